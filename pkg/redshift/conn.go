@@ -1,0 +1,169 @@
+// Package redshift opens connections to Redshift clusters (or PostgreSQL standing in for one)
+// the way the exporter and the health check need them: TLS by default, the exporter's queries
+// tagged with a query group, the source's clock, and what the user is allowed to see in STL. It
+// owns secrets on their way to the server and keeps them out of every error.
+package redshift
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+)
+
+// Conn is one connection to a cluster.
+type Conn struct {
+	*pgx.Conn
+	// Redshift is true on Amazon Redshift, false on PostgreSQL.
+	Redshift bool
+	cluster  string
+	secret   string
+	skew     time.Duration
+	queries  atomic.Int64
+}
+
+// Connect opens a connection to cluster and tags the session with queryGroup.
+//
+// On Redshift the tag is SET query_group, which STL records in the label column of every query
+// the session runs, so the export can leave its own queries out. PostgreSQL has no such setting;
+// there the tag is the application name.
+func Connect(ctx context.Context, c config.Cluster, queryGroup string) (*Conn, error) {
+	cfg, err := ConnConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg.RuntimeParams["application_name"] = queryGroup
+	conn := &Conn{cluster: c.Name, secret: c.Password.Reveal()}
+	start := time.Now()
+	pc, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, conn.wrap("connect", err)
+	}
+	conn.Conn = pc
+	// Redshift reports itself in version(); its leader node speaks PostgreSQL 8.0.2.
+	var version string
+	var now time.Time
+	if err := pc.QueryRow(ctx, "SELECT version(), getdate()").Scan(&version, &now); err != nil {
+		pc.Close(ctx)
+		return nil, conn.wrap("read version and clock", err)
+	}
+	conn.Redshift = strings.Contains(version, "Redshift")
+	// The source's clock decides the windows: estimate its offset from ours at the midpoint of
+	// the round trip, once per connection.
+	mid := start.Add(time.Since(start) / 2)
+	conn.skew = now.Sub(mid)
+	if conn.Redshift {
+		if _, err := pc.Exec(ctx, "SET query_group TO "+quoteLiteral(queryGroup)); err != nil {
+			pc.Close(ctx)
+			return nil, conn.wrap("set query_group", err)
+		}
+	}
+	return conn, nil
+}
+
+// ConnConfig builds the pgx configuration of a cluster. SSL modes are libpq's; verify-full
+// checks the server certificate against the system roots and the host name.
+func ConnConfig(c config.Cluster) (*pgx.ConnConfig, error) {
+	u := url.URL{
+		Scheme: "postgres",
+		User:   url.UserPassword(c.User, c.Password.Reveal()),
+		Host:   net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
+		Path:   "/" + c.Database,
+	}
+	q := url.Values{}
+	mode := c.SSLMode
+	if mode == "" {
+		mode = "verify-full"
+	}
+	q.Set("sslmode", mode)
+	q.Set("connect_timeout", "10")
+	u.RawQuery = q.Encode()
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		// The parse error may quote the connection string: report the cluster alone.
+		return nil, fmt.Errorf("cluster %s: invalid connection settings", c.Name)
+	}
+	if cfg.TLSConfig != nil && cfg.TLSConfig.MinVersion == 0 {
+		cfg.TLSConfig.MinVersion = tls.VersionTLS12
+	}
+	return cfg, nil
+}
+
+// Now is the source's current time, in UTC, as a Redshift timestamp without time zone holds it.
+func (c *Conn) Now() time.Time {
+	return time.Now().UTC().Add(c.skew).Truncate(time.Microsecond)
+}
+
+// Cluster is the name of the cluster.
+func (c *Conn) Cluster() string { return c.cluster }
+
+// CountQuery records that the caller sent one statement; Queries reports the count. They let
+// callers prove how much they ask of a cluster.
+func (c *Conn) CountQuery() { c.queries.Add(1) }
+
+// Queries is the number of statements counted with CountQuery.
+func (c *Conn) Queries() int64 { return c.queries.Load() }
+
+// Wrap turns an error of an operation on this connection into one that names the cluster and
+// never carries the password.
+func (c *Conn) Wrap(op string, err error) error { return c.wrap(op, err) }
+
+func (c *Conn) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Cluster: c.cluster, Op: op, Err: err, secret: c.secret}
+}
+
+// Error is a failure on a cluster. Its message names the cluster and redacts the password.
+type Error struct {
+	Cluster string
+	Op      string
+	Err     error
+	secret  string
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("cluster %s: %s: %v", e.Cluster, e.Op, e.Err)
+	if e.secret != "" {
+		msg = strings.ReplaceAll(msg, e.secret, "***")
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Visibility says which STL rows the connected user can see.
+type Visibility struct {
+	User      string `json:"user"`
+	Superuser bool   `json:"superuser"`
+	// Unrestricted is true when the user sees every user's STL rows: a superuser, or
+	// ALTER USER … SYSLOG ACCESS UNRESTRICTED.
+	Unrestricted bool `json:"unrestricted"`
+}
+
+// Visibility reads what the user may see. Regular users see only their own rows in STL views,
+// which would silently archive a fraction of the history.
+func (c *Conn) Visibility(ctx context.Context) (Visibility, error) {
+	var v Visibility
+	var access string
+	err := c.QueryRow(ctx, "SELECT usename::text, usesuper, COALESCE(syslog_access::text, '') FROM svl_user_info WHERE usename = current_user").
+		Scan(&v.User, &v.Superuser, &access)
+	if err != nil {
+		return v, c.wrap("read user visibility", err)
+	}
+	v.User = strings.TrimSpace(v.User)
+	v.Unrestricted = v.Superuser || strings.EqualFold(strings.TrimSpace(access), "UNRESTRICTED")
+	return v, nil
+}
