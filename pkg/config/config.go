@@ -1,0 +1,177 @@
+// Package config is the one configuration model of the product: the datasource's jsonData and
+// secureJsonData as Grafana stores them. The plugin decodes it from instance settings; the CLI
+// reads it from the same datasource provisioning YAML that Grafana reads. Validation happens once,
+// here, and every error names the offending field. Secrets are kept apart and never printed.
+package config
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
+)
+
+// PluginID is the plugin's id in plugin.json and the datasource type in provisioning files.
+const PluginID = "stlarchive-redshift-datasource"
+
+// Config is the validated configuration of one datasource.
+type Config struct {
+	Archive       Archive
+	State         State
+	Export        Export
+	Query         Query
+	Clusters      []Cluster
+	CustomQueries []CustomQuery
+}
+
+// Archive says where the Parquet archive lives.
+type Archive struct {
+	// Path is the local archive root (embedded default).
+	Path string `json:"path,omitempty"`
+}
+
+// State says where export progress is kept.
+type State struct {
+	// Path is the embedded store's file; default <archive.path>/.state/export.db.
+	Path string `json:"path,omitempty"`
+}
+
+// Export is the schedule and scope of the exporter.
+type Export struct {
+	// Enabled starts the exporter with the datasource instance. Default true.
+	Enabled bool
+	// Interval between cycles. Default 5m.
+	Interval time.Duration
+	// Lag keeps the newest rows out of a window: hi = now on the source − Lag. Rows that reach
+	// STL later than this after their time are late rows. Default 1m.
+	Lag time.Duration
+	// Jitter delays each cluster's cycle by up to this much. Default 10% of Interval.
+	Jitter time.Duration
+	// Concurrency is how many clusters export at once. Default 4.
+	Concurrency int
+	// Tables to export; default all eight STL tables.
+	Tables []string
+	// QueryGroup tags the exporter's own queries on the source, which the export leaves out.
+	// Default "stlarchive".
+	QueryGroup string
+	// Timeout bounds one (cluster, table) export. Default 10m.
+	Timeout time.Duration
+}
+
+// Query holds the limits of the query side.
+type Query struct {
+	// Engine: "duckdb" (default).
+	Engine string
+	// Timeout of one query. Default 30s.
+	Timeout time.Duration
+	// MaxRows caps a result. Default 100000.
+	MaxRows int
+}
+
+// Cluster is one Redshift cluster (or PostgreSQL standing in for one).
+type Cluster struct {
+	// Name identifies the cluster in the archive (partition cluster=<Name>) and in every message.
+	// Lower-case letters, digits, '-' and '_'.
+	Name     string
+	Host     string
+	Port     int    // default 5439
+	Database string // default "dev"
+	User     string
+	// Password comes from secureJsonData "password.<Name>". Never logged or returned.
+	Password Secret
+	// SSLMode: verify-full (default), verify-ca, require, or disable (local tests only).
+	SSLMode string
+}
+
+// CustomQuery is an operator's own query, exported with the same guarantees as an STL table.
+type CustomQuery struct {
+	// Name is the archive table name.
+	Name string
+	// SQL is one SELECT run on each cluster.
+	SQL string
+	// TimeColumn of the result orders rows in time.
+	TimeColumn string
+	// KeyColumns identify a row.
+	KeyColumns []string
+	// Clusters limits the query to these clusters; default all.
+	Clusters []string
+}
+
+// Secret is a string that prints as "***" in every format: fmt with any verb, encoding/json,
+// text encoders (YAML, slog's text handler) and slog values. Only Reveal returns the value.
+type Secret string
+
+const redacted = "***"
+
+func (Secret) String() string               { return redacted }
+func (Secret) GoString() string             { return redacted }
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"***"`), nil }
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (s Secret) Reveal() string             { return string(s) }
+
+// Format covers the verbs String does not reach: without it, fmt.Sprintf("%d", cfg) would print
+// a nested Secret's bytes in its bad-verb report.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// Cluster returns the cluster with that name.
+func (c Config) Cluster(name string) (Cluster, bool) {
+	for _, cl := range c.Clusters {
+		if cl.Name == name {
+			return cl, true
+		}
+	}
+	return Cluster{}, false
+}
+
+// Table is the catalog entry the exporter archives this query as.
+func (q CustomQuery) Table() tables.Table {
+	return tables.Custom(q.Name, q.SQL, q.TimeColumn, q.KeyColumns)
+}
+
+// RunsOn reports whether the query is exported from the named cluster.
+func (q CustomQuery) RunsOn(cluster string) bool {
+	return len(q.Clusters) == 0 || slices.Contains(q.Clusters, cluster)
+}
+
+// String describes the configuration on one line for logs and the CLI. Passwords show only
+// whether they are set.
+func (c Config) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "archive=%s state=%s", c.Archive.Path, c.State.Path)
+	ex := c.Export
+	if ex.Enabled {
+		fmt.Fprintf(&b, " export=on(interval=%s lag=%s jitter=%s concurrency=%d timeout=%s queryGroup=%s tables=%s)",
+			ex.Interval, ex.Lag, ex.Jitter, ex.Concurrency, ex.Timeout, ex.QueryGroup, strings.Join(ex.Tables, ","))
+	} else {
+		b.WriteString(" export=off")
+	}
+	fmt.Fprintf(&b, " query=%s(timeout=%s maxRows=%d)", c.Query.Engine, c.Query.Timeout, c.Query.MaxRows)
+	b.WriteString(" clusters=[")
+	for i, cl := range c.Clusters {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		pw := "unset"
+		if cl.Password != "" {
+			pw = "set"
+		}
+		fmt.Fprintf(&b, "%s(%s@%s:%d/%s sslMode=%s password=%s)", cl.Name, cl.User, cl.Host, cl.Port, cl.Database, cl.SSLMode, pw)
+	}
+	b.WriteString("] customQueries=[")
+	for i, q := range c.CustomQueries {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(q.Name)
+		if len(q.Clusters) > 0 {
+			fmt.Fprintf(&b, "(on %s)", strings.Join(q.Clusters, ","))
+		}
+	}
+	b.WriteString("]")
+	return b.String()
+}

@@ -1,0 +1,175 @@
+package config
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
+)
+
+// Defaults of the fields a datasource may leave out.
+const (
+	DefaultInterval    = 5 * time.Minute
+	DefaultLag         = time.Minute
+	DefaultConcurrency = 4
+	DefaultTimeout     = 10 * time.Minute
+	DefaultQueryGroup  = "stlarchive"
+
+	DefaultEngine       = "duckdb"
+	DefaultQueryTimeout = 30 * time.Second
+	DefaultMaxRows      = 100000
+
+	DefaultPort     = 5439
+	DefaultDatabase = "dev"
+	DefaultSSLMode  = "verify-full"
+)
+
+// passwordKey is the secureJsonData key prefix of a cluster's password: password.<cluster name>.
+const passwordKey = "password."
+
+// PasswordKey is the secureJsonData key that holds the password of the named cluster.
+func PasswordKey(cluster string) string { return passwordKey + cluster }
+
+// FromSettings decodes a datasource's jsonData and decrypted secureJsonData, applies the
+// defaults and validates the result. Unknown fields are errors. Every problem found is reported,
+// joined with errors.Join, each as a *FieldError naming the field by its full path
+// (jsonData.clusters[1].port). Secret values never appear in an error.
+//
+// Relative archive and state paths are kept as they are, that is relative to the working
+// directory of the process; LoadProvisioning resolves them against the provisioning file instead.
+func FromSettings(jsonData []byte, secure map[string]string) (Config, error) {
+	var probs problems
+	root := parseObject(&probs, "jsonData", jsonData)
+	cfg := decode(root)
+	root.done()
+	attachPasswords(&probs, &cfg, secure)
+	validate(&probs, &cfg)
+	if err := probs.err(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// decode reads every known field over the defaults.
+func decode(root *object) Config {
+	cfg := Config{
+		Export: Export{
+			Enabled:     true,
+			Interval:    DefaultInterval,
+			Lag:         DefaultLag,
+			Concurrency: DefaultConcurrency,
+			Tables:      tables.Names(),
+			QueryGroup:  DefaultQueryGroup,
+			Timeout:     DefaultTimeout,
+		},
+		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows},
+	}
+
+	archive := root.object("archive")
+	archive.str("path", &cfg.Archive.Path)
+	archive.done()
+
+	state := root.object("state")
+	state.str("path", &cfg.State.Path)
+	state.done()
+	if cfg.State.Path == "" && cfg.Archive.Path != "" {
+		cfg.State.Path = filepath.Join(cfg.Archive.Path, ".state", "export.db")
+	}
+
+	ex := root.object("export")
+	ex.boolean("enabled", &cfg.Export.Enabled)
+	ex.duration("interval", &cfg.Export.Interval)
+	ex.duration("lag", &cfg.Export.Lag)
+	if !ex.duration("jitter", &cfg.Export.Jitter) {
+		cfg.Export.Jitter = cfg.Export.Interval / 10
+	}
+	ex.integer("concurrency", &cfg.Export.Concurrency)
+	ex.duration("timeout", &cfg.Export.Timeout)
+	ex.strings("tables", &cfg.Export.Tables)
+	ex.str("queryGroup", &cfg.Export.QueryGroup)
+	ex.done()
+
+	q := root.object("query")
+	q.str("engine", &cfg.Query.Engine)
+	q.duration("timeout", &cfg.Query.Timeout)
+	q.integer("maxRows", &cfg.Query.MaxRows)
+	q.done()
+
+	for _, c := range root.objects("clusters") {
+		cl := Cluster{Port: DefaultPort, Database: DefaultDatabase, SSLMode: DefaultSSLMode}
+		c.str("name", &cl.Name)
+		c.str("host", &cl.Host)
+		c.integer("port", &cl.Port)
+		c.str("database", &cl.Database)
+		c.str("user", &cl.User)
+		c.str("sslMode", &cl.SSLMode)
+		c.done()
+		cfg.Clusters = append(cfg.Clusters, cl)
+	}
+
+	for _, c := range root.objects("customQueries") {
+		var cq CustomQuery
+		c.str("name", &cq.Name)
+		c.str("sql", &cq.SQL)
+		c.str("timeColumn", &cq.TimeColumn)
+		c.strings("keyColumns", &cq.KeyColumns)
+		c.strings("clusters", &cq.Clusters)
+		c.done()
+		cfg.CustomQueries = append(cfg.CustomQueries, cq)
+	}
+	return cfg
+}
+
+// attachPasswords moves each cluster's password out of secureJsonData and reports keys that
+// belong to no cluster: a password stored under a misspelt name would otherwise be ignored while
+// the cluster it was meant for fails to log in.
+func attachPasswords(probs *problems, cfg *Config, secure map[string]string) {
+	byName := make(map[string]int, len(cfg.Clusters))
+	for i, c := range cfg.Clusters {
+		if _, dup := byName[c.Name]; !dup {
+			byName[c.Name] = i
+		}
+	}
+	keys := make([]string, 0, len(secure))
+	for k := range secure {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		field := "secureJsonData." + k
+		name, isPassword := strings.CutPrefix(k, passwordKey)
+		if !isPassword {
+			probs.add(field, "unknown key (cluster passwords are stored as %s<cluster name>)", passwordKey)
+			continue
+		}
+		if _, ok := byName[name]; !ok {
+			probs.add(field, "no cluster named %q in jsonData.clusters%s", name, knownNames(cfg.Clusters))
+			continue
+		}
+	}
+	for i := range cfg.Clusters {
+		c := &cfg.Clusters[i]
+		if !clusterNameRe.MatchString(c.Name) {
+			continue // the name is reported by validate; a password key for it would be noise
+		}
+		pw, ok := secure[PasswordKey(c.Name)]
+		if !ok {
+			probs.add("secureJsonData."+PasswordKey(c.Name), "missing")
+			continue
+		}
+		c.Password = Secret(pw)
+	}
+}
+
+func knownNames(cs []Cluster) string {
+	if len(cs) == 0 {
+		return " (there are none)"
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return " (known: " + strings.Join(names, ", ") + ")"
+}

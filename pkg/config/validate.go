@@ -1,0 +1,229 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
+)
+
+// clusterNameRe keeps cluster names usable unquoted as a Hive partition value (cluster=<name>),
+// in file paths and in SQL literals.
+var clusterNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// maxQueryGroup is the width of the label column of stl_query (character(320)), where Redshift
+// records the query group.
+const maxQueryGroup = 320
+
+const maxConcurrency = 64
+
+// SSLModes are the accepted cluster sslMode values, strictest first.
+var SSLModes = []string{"verify-full", "verify-ca", "require", "disable"}
+
+func validate(probs *problems, cfg *Config) {
+	validatePaths(probs, cfg)
+	validateExport(probs, &cfg.Export)
+	validateQuery(probs, &cfg.Query)
+	clusters := validateClusters(probs, cfg)
+	validateCustomQueries(probs, cfg.CustomQueries, clusters)
+}
+
+func validatePaths(probs *problems, cfg *Config) {
+	p := cfg.Archive.Path
+	switch {
+	case strings.TrimSpace(p) == "":
+		probs.add("jsonData.archive.path", "required")
+	case strings.Contains(p, "://"):
+		probs.add("jsonData.archive.path", "must be a local directory, got %q (object storage is not supported yet)", p)
+	}
+	if strings.Contains(cfg.State.Path, "://") {
+		probs.add("jsonData.state.path", "must be a local file, got %q", cfg.State.Path)
+	}
+}
+
+func validateExport(probs *problems, ex *Export) {
+	const path = "jsonData.export."
+	if ex.Interval < time.Second {
+		probs.add(path+"interval", "must be at least 1s, got %s", ex.Interval)
+	}
+	if ex.Lag < 0 || ex.Lag >= 24*time.Hour {
+		probs.add(path+"lag", "must be at least 0 and less than 24h, got %s", ex.Lag)
+	}
+	if ex.Jitter < 0 || ex.Jitter >= ex.Interval {
+		probs.add(path+"jitter", "must be at least 0 and less than the interval (%s), got %s", ex.Interval, ex.Jitter)
+	}
+	if ex.Concurrency < 1 || ex.Concurrency > maxConcurrency {
+		probs.add(path+"concurrency", "must be between 1 and %d, got %d", maxConcurrency, ex.Concurrency)
+	}
+	if ex.Timeout <= 0 {
+		probs.add(path+"timeout", "must be positive, got %s", ex.Timeout)
+	}
+	seen := make(map[string]int, len(ex.Tables))
+	for i, t := range ex.Tables {
+		field := fmt.Sprintf("%stables[%d]", path, i)
+		if _, ok := tables.Lookup(t); !ok {
+			probs.add(field, "unknown table %q (known: %s)", t, strings.Join(tables.Names(), ", "))
+			continue
+		}
+		if first, dup := seen[t]; dup {
+			probs.add(field, "duplicate of tables[%d] %q", first, t)
+			continue
+		}
+		seen[t] = i
+	}
+	if msg := queryGroupProblem(ex.QueryGroup); msg != "" {
+		probs.add(path+"queryGroup", "%s", msg)
+	}
+}
+
+// queryGroupProblem checks a value for SET query_group TO '<value>', which takes no parameter:
+// the exporter must be able to write it as a literal without any escaping.
+func queryGroupProblem(g string) string {
+	switch {
+	case g == "":
+		return "must not be empty"
+	case len(g) > maxQueryGroup:
+		return fmt.Sprintf("must be at most %d characters, got %d", maxQueryGroup, len(g))
+	case strings.ContainsAny(g, `'"\`):
+		return fmt.Sprintf("must not contain quotes or backslashes, got %q", g)
+	case strings.IndexFunc(g, unicode.IsControl) >= 0:
+		return fmt.Sprintf("must not contain control characters, got %q", g)
+	case strings.TrimSpace(g) != g:
+		// label is character(320): Redshift drops trailing blanks, so the filter would not match.
+		return fmt.Sprintf("must not start or end with blanks, got %q", g)
+	}
+	return ""
+}
+
+func validateQuery(probs *problems, q *Query) {
+	if q.Engine != "duckdb" {
+		probs.add("jsonData.query.engine", `must be "duckdb", got %q`, q.Engine)
+	}
+	if q.Timeout <= 0 {
+		probs.add("jsonData.query.timeout", "must be positive, got %s", q.Timeout)
+	}
+	if q.MaxRows < 1 {
+		probs.add("jsonData.query.maxRows", "must be at least 1, got %d", q.MaxRows)
+	}
+}
+
+// validateClusters returns the set of valid cluster names, for custom queries to refer to.
+func validateClusters(probs *problems, cfg *Config) map[string]bool {
+	if cfg.Export.Enabled && len(cfg.Clusters) == 0 {
+		probs.add("jsonData.clusters", "at least one cluster is required when export is enabled")
+	}
+	names := make(map[string]bool, len(cfg.Clusters))
+	firstAt := make(map[string]int, len(cfg.Clusters))
+	for i, c := range cfg.Clusters {
+		path := fmt.Sprintf("jsonData.clusters[%d].", i)
+		switch {
+		case c.Name == "":
+			probs.add(path+"name", "required")
+		case !clusterNameRe.MatchString(c.Name):
+			probs.add(path+"name", "must be 1 to 63 lower-case letters, digits, '-' or '_', starting with a letter or digit, got %q", c.Name)
+		default:
+			if first, dup := firstAt[c.Name]; dup {
+				probs.add(path+"name", "duplicate of clusters[%d] %q", first, c.Name)
+			} else {
+				firstAt[c.Name] = i
+				names[c.Name] = true
+			}
+		}
+		if msg := hostProblem(c.Host); msg != "" {
+			probs.add(path+"host", "%s", msg)
+		}
+		if c.Port < 1 || c.Port > 65535 {
+			probs.add(path+"port", "must be between 1 and 65535, got %d", c.Port)
+		}
+		if strings.TrimSpace(c.Database) == "" {
+			probs.add(path+"database", "required")
+		}
+		if strings.TrimSpace(c.User) == "" {
+			probs.add(path+"user", "required")
+		}
+		if !slices.Contains(SSLModes, c.SSLMode) {
+			probs.add(path+"sslMode", "must be one of %s, got %q", strings.Join(SSLModes, ", "), c.SSLMode)
+		}
+	}
+	return names
+}
+
+// hostProblem accepts a DNS name or an IP address; the port has its own field.
+func hostProblem(h string) string {
+	switch {
+	case h == "":
+		return "required"
+	case strings.Contains(h, "://"):
+		return fmt.Sprintf("must be a host name without a scheme, got %q", h)
+	case strings.Contains(h, "/"):
+		return fmt.Sprintf("must be a host name without a path, got %q", h)
+	case strings.IndexFunc(h, unicode.IsSpace) >= 0:
+		return fmt.Sprintf("must not contain spaces, got %q", h)
+	case strings.Contains(h, ":") && net.ParseIP(h) == nil:
+		return fmt.Sprintf("must be a host name without a port (use port), got %q", h)
+	}
+	return ""
+}
+
+func validateCustomQueries(probs *problems, cqs []CustomQuery, clusters map[string]bool) {
+	firstAt := make(map[string]int, len(cqs))
+	for i, cq := range cqs {
+		path := fmt.Sprintf("jsonData.customQueries[%d].", i)
+		switch _, stl := tables.Lookup(cq.Name); {
+		case cq.Name == "":
+			probs.add(path+"name", "required")
+		case !tables.ValidName(cq.Name):
+			probs.add(path+"name", "must be lower-case letters, digits and '_', starting with a letter or '_', got %q", cq.Name)
+		case stl:
+			probs.add(path+"name", "%q is an STL table; choose another name", cq.Name)
+		default:
+			if first, dup := firstAt[cq.Name]; dup {
+				probs.add(path+"name", "duplicate of customQueries[%d] %q", first, cq.Name)
+			} else {
+				firstAt[cq.Name] = i
+			}
+		}
+		if msg := statementProblem(cq.SQL); msg != "" {
+			probs.add(path+"sql", "%s", msg)
+		}
+		switch {
+		case cq.TimeColumn == "":
+			probs.add(path+"timeColumn", "required")
+		case !tables.ValidName(cq.TimeColumn):
+			probs.add(path+"timeColumn", "%s", columnProblem(cq.TimeColumn))
+		}
+		seenKey := make(map[string]bool, len(cq.KeyColumns))
+		for j, k := range cq.KeyColumns {
+			field := fmt.Sprintf("%skeyColumns[%d]", path, j)
+			switch {
+			case !tables.ValidName(k):
+				probs.add(field, "%s", columnProblem(k))
+			case seenKey[k]:
+				probs.add(field, "duplicate %q", k)
+			}
+			seenKey[k] = true
+		}
+		seenCluster := make(map[string]bool, len(cq.Clusters))
+		for j, c := range cq.Clusters {
+			field := fmt.Sprintf("%sclusters[%d]", path, j)
+			switch {
+			case !clusters[c]:
+				probs.add(field, "no cluster named %q in jsonData.clusters", c)
+			case seenCluster[c]:
+				probs.add(field, "duplicate %q", c)
+			}
+			seenCluster[c] = true
+		}
+	}
+}
+
+// columnProblem explains the rule for result column names: the exporter quotes them, and
+// Redshift returns unquoted column names in lower case, so only a lower-case name can match.
+func columnProblem(c string) string {
+	return fmt.Sprintf("must be a lower-case column name of the result (letters, digits, '_'), got %q", c)
+}
