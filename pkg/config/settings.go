@@ -44,8 +44,8 @@ func FromSettings(jsonData []byte, secure map[string]string) (Config, error) {
 	root := parseObject(&probs, "jsonData", jsonData)
 	cfg := decode(root)
 	root.done()
-	attachPasswords(&probs, &cfg, secure)
 	validate(&probs, &cfg)
+	attachPasswords(&probs, &cfg, secure)
 	if err := probs.err(); err != nil {
 		return Config{}, err
 	}
