@@ -243,7 +243,9 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 			"jsonData.customQueries[1].name", `duplicate of customQueries[0] "big_orders"`},
 		{"custom query sql empty", func(m map[string]any) { m["customQueries"] = []any{bigOrders(map[string]any{"sql": "  -- nothing\n"})} }, nil,
 			"jsonData.customQueries[0].sql", "required"},
-		{"custom query not a select", func(m map[string]any) { m["customQueries"] = []any{bigOrders(map[string]any{"sql": "DELETE FROM sales.orders"})} }, nil,
+		{"custom query not a select", func(m map[string]any) {
+			m["customQueries"] = []any{bigOrders(map[string]any{"sql": "DELETE FROM sales.orders"})}
+		}, nil,
 			"jsonData.customQueries[0].sql", "must start with SELECT or WITH, got DELETE"},
 		{"custom query two statements", func(m map[string]any) {
 			m["customQueries"] = []any{bigOrders(map[string]any{"sql": "SELECT 1; DROP TABLE sales.orders"})}
