@@ -1,7 +1,9 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -22,21 +24,31 @@ type object struct {
 	probs *problems
 }
 
-// parseObject decodes raw JSON into an object. Empty input is an empty object: Grafana sends no
-// jsonData for a datasource that was never saved.
+// parseObject decodes raw JSON into an object, or reports why it cannot and returns nil. Empty
+// input is an empty object: Grafana sends no jsonData for a datasource that was never saved.
 func parseObject(probs *problems, path string, raw []byte) *object {
 	if len(strings.TrimSpace(string(raw))) == 0 {
 		return asObject(probs, path, nil)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		probs.add(path, "invalid JSON: %v", err)
-		return asObject(probs, path, nil)
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			probs.add(path, "invalid JSON at byte %d: %v", syntax.Offset, err)
+		} else {
+			probs.add(path, "invalid JSON: %v", err)
+		}
+		return nil
 	}
 	if dec.More() {
 		probs.add(path, "invalid JSON: more than one value")
+		return nil
+	}
+	if _, isObject := v.(map[string]any); !isObject && v != nil {
+		probs.add(path, "must be an object, got %s", describe(v))
+		return nil
 	}
 	return asObject(probs, path, v)
 }
@@ -140,8 +152,8 @@ func (o *object) duration(key string, dst *time.Duration) bool {
 	return true
 }
 
-// strings sets *dst when key holds an array of strings.
-func (o *object) strings(key string, dst *[]string) bool {
+// stringList sets *dst when key holds an array of strings.
+func (o *object) stringList(key string, dst *[]string) bool {
 	items, ok := o.array(key)
 	if !ok {
 		return false
@@ -200,6 +212,10 @@ func (o *object) done() {
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
+		if strings.EqualFold(k, "password") {
+			o.probs.add(o.field(k), "unknown field (passwords belong in secureJsonData, as %s<cluster name>)", passwordKey)
+			continue
+		}
 		if near := closest(k, o.read); near != "" {
 			o.probs.add(o.field(k), "unknown field (did you mean %q?)", near)
 		} else {

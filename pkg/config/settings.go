@@ -42,6 +42,10 @@ func PasswordKey(cluster string) string { return passwordKey + cluster }
 func FromSettings(jsonData []byte, secure map[string]string) (Config, error) {
 	var probs problems
 	root := parseObject(&probs, "jsonData", jsonData)
+	if root == nil {
+		// Unreadable JSON: every field would be reported missing, which says nothing more.
+		return Config{}, probs.err()
+	}
 	cfg := decode(root)
 	root.done()
 	validate(&probs, &cfg)
@@ -52,13 +56,15 @@ func FromSettings(jsonData []byte, secure map[string]string) (Config, error) {
 	return cfg, nil
 }
 
-// decode reads every known field over the defaults.
-func decode(root *object) Config {
-	cfg := Config{
+// Defaults returns the configuration of a datasource that sets nothing: no archive, no cluster,
+// every other field at its default. Code that builds a Config by hand starts from it.
+func Defaults() Config {
+	return Config{
 		Export: Export{
 			Enabled:     true,
 			Interval:    DefaultInterval,
 			Lag:         DefaultLag,
+			Jitter:      DefaultInterval / 10,
 			Concurrency: DefaultConcurrency,
 			Tables:      tables.Names(),
 			QueryGroup:  DefaultQueryGroup,
@@ -66,6 +72,16 @@ func decode(root *object) Config {
 		},
 		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows},
 	}
+}
+
+// DefaultCluster returns a cluster with the default port, database and sslMode.
+func DefaultCluster() Cluster {
+	return Cluster{Port: DefaultPort, Database: DefaultDatabase, SSLMode: DefaultSSLMode}
+}
+
+// decode reads every known field over the defaults.
+func decode(root *object) Config {
+	cfg := Defaults()
 
 	archive := root.object("archive")
 	archive.str("path", &cfg.Archive.Path)
@@ -87,7 +103,7 @@ func decode(root *object) Config {
 	}
 	ex.integer("concurrency", &cfg.Export.Concurrency)
 	ex.duration("timeout", &cfg.Export.Timeout)
-	ex.strings("tables", &cfg.Export.Tables)
+	ex.stringList("tables", &cfg.Export.Tables)
 	ex.str("queryGroup", &cfg.Export.QueryGroup)
 	ex.done()
 
@@ -98,7 +114,7 @@ func decode(root *object) Config {
 	q.done()
 
 	for _, c := range root.objects("clusters") {
-		cl := Cluster{Port: DefaultPort, Database: DefaultDatabase, SSLMode: DefaultSSLMode}
+		cl := DefaultCluster()
 		c.str("name", &cl.Name)
 		c.str("host", &cl.Host)
 		c.integer("port", &cl.Port)
@@ -114,8 +130,8 @@ func decode(root *object) Config {
 		c.str("name", &cq.Name)
 		c.str("sql", &cq.SQL)
 		c.str("timeColumn", &cq.TimeColumn)
-		c.strings("keyColumns", &cq.KeyColumns)
-		c.strings("clusters", &cq.Clusters)
+		c.stringList("keyColumns", &cq.KeyColumns)
+		c.stringList("clusters", &cq.Clusters)
 		c.done()
 		cfg.CustomQueries = append(cfg.CustomQueries, cq)
 	}

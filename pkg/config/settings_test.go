@@ -82,6 +82,32 @@ func TestOmittedFieldsTakeTheirDefaults(t *testing.T) {
 	}
 }
 
+func TestDefaultsMatchWhatAnEmptyDatasourceDecodesTo(t *testing.T) {
+	got, err := FromSettings([]byte(`{"archive":{"path":"/a"},"clusters":[{"name":"c1","host":"h","user":"u"}]}`),
+		map[string]string{"password.c1": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults()
+	want.Archive.Path, want.State.Path = "/a", "/a/.state/export.db"
+	c := DefaultCluster()
+	c.Name, c.Host, c.User, c.Password = "c1", "h", "u", "x"
+	want.Clusters = []Cluster{c}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded\n%#v\nDefaults() gives\n%#v", got, want)
+	}
+}
+
+func TestOnlyCustomQueriesMayBeExported(t *testing.T) {
+	cfg := mustDecode(t, func(m map[string]any) {
+		set(m, "export.tables", []any{})
+		m["customQueries"] = []any{bigOrders(nil)}
+	})
+	if len(cfg.Export.Tables) != 0 {
+		t.Errorf("tables = %v, want none", cfg.Export.Tables)
+	}
+}
+
 func TestJitterDefaultsToATenthOfTheInterval(t *testing.T) {
 	cfg := mustDecode(t, func(m map[string]any) { set(m, "export.interval", "20m") })
 	if cfg.Export.Jitter != 2*time.Minute {
@@ -147,7 +173,7 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 		{"misspelt export field", func(m map[string]any) { set(m, "export.intervall", "5m") }, nil,
 			"jsonData.export.intervall", `unknown field (did you mean "interval"?)`},
 		{"unknown cluster field", func(m map[string]any) { set(m, "clusters.0.password", secretValue) }, nil,
-			"jsonData.clusters[0].password", "unknown field"},
+			"jsonData.clusters[0].password", "unknown field (passwords belong in secureJsonData, as password.<cluster name>)"},
 		{"unknown custom query field", func(m map[string]any) { m["customQueries"] = []any{bigOrders(map[string]any{"partition": "x"})} }, nil,
 			"jsonData.customQueries[0].partition", "unknown field"},
 		{"wrong case of a key", func(m map[string]any) { set(m, "query.MaxRows", 5) }, nil,
@@ -192,6 +218,8 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 			"jsonData.export.tables[1]", "must be a string, got 3"},
 		{"tables not an array", func(m map[string]any) { set(m, "export.tables", "stl_scan") }, nil,
 			"jsonData.export.tables", "must be an array"},
+		{"nothing to export", func(m map[string]any) { set(m, "export.tables", []any{}) }, nil,
+			"jsonData.export.tables", "nothing to export"},
 		{"empty query group", func(m map[string]any) { set(m, "export.queryGroup", "") }, nil,
 			"jsonData.export.queryGroup", "must not be empty"},
 		{"query group with a quote", func(m map[string]any) { set(m, "export.queryGroup", "it's") }, nil,
@@ -306,14 +334,18 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 
 func TestMalformedJSONIsReportedOnJSONData(t *testing.T) {
 	cases := map[string]string{
-		`{"archive":`: "jsonData: invalid JSON",
-		`[1, 2]`:      "jsonData: must be an object, got an array",
-		`{} {}`:       "jsonData: invalid JSON: more than one value",
+		`{"archive":`:               "jsonData: invalid JSON",
+		`{"archive": {"path": /a}}`: "jsonData: invalid JSON at byte 22",
+		`[1, 2]`:                    "jsonData: must be an object, got an array",
+		`{} {}`:                     "jsonData: invalid JSON: more than one value",
 	}
 	for raw, want := range cases {
 		_, err := FromSettings([]byte(raw), nil)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("jsonData %q: err = %v, want %q", raw, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "archive.path") {
+			t.Errorf("jsonData %q: unreadable JSON also reported as missing fields:\n%v", raw, err)
 		}
 	}
 }

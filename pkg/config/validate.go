@@ -31,6 +31,9 @@ func validate(probs *problems, cfg *Config) {
 	validateQuery(probs, &cfg.Query)
 	clusters := validateClusters(probs, cfg)
 	validateCustomQueries(probs, cfg.CustomQueries, clusters)
+	if cfg.Export.Enabled && len(cfg.Export.Tables) == 0 && len(cfg.CustomQueries) == 0 {
+		probs.add("jsonData.export.tables", "empty, and there are no customQueries: nothing to export (leave tables out for all STL tables)")
+	}
 }
 
 func validatePaths(probs *problems, cfg *Config) {
