@@ -1,0 +1,289 @@
+// Package duckdb is the embedded query engine: DuckDB in-process over the local Parquet archive.
+// It owns one view per archived table, the lockdown of the engine (it reads only the archive
+// root, writes nothing, loads no extension, and its configuration cannot be changed by a query),
+// the refusal of anything but a single SELECT over those views, and the time and row limits of
+// every query. It does not expand macros or build Grafana frames; its results are typed columns
+// ready to become them.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Options bound what one query may take. Zero values select the defaults.
+type Options struct {
+	// Timeout is the time limit of one query (default 30 s).
+	Timeout time.Duration
+	// MaxRows is the most rows a result keeps (default 100000); more marks it Truncated.
+	MaxRows int
+	// MemoryLimit is DuckDB's memory_limit, e.g. "1GB" (default). There is no spilling to disk:
+	// a query that needs more fails.
+	MemoryLimit string
+	// Threads is DuckDB's worker threads (default: one per CPU).
+	Threads int
+}
+
+const (
+	defaultTimeout     = 30 * time.Second
+	defaultMaxRows     = 100_000
+	defaultMemoryLimit = "1GB"
+	// maxConns bounds concurrent queries. Each DuckDB query is itself parallel across Threads,
+	// so a few connections keep a dashboard's panels moving without oversubscribing the CPU.
+	maxConns = 4
+)
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.MaxRows <= 0 {
+		o.MaxRows = defaultMaxRows
+	}
+	if o.MemoryLimit == "" {
+		o.MemoryLimit = defaultMemoryLimit
+	}
+	return o
+}
+
+// Engine answers SQL over the archive under one root. It is safe for concurrent use.
+type Engine struct {
+	opts  Options
+	db    *sql.DB
+	views *catalog
+}
+
+// TableInfo describes one view for editor completion.
+type TableInfo struct {
+	Name    string
+	Columns []ColumnInfo
+}
+
+// ColumnInfo is one column of a view with its DuckDB type.
+type ColumnInfo struct {
+	Name string
+	Type string
+}
+
+// Open starts an in-memory DuckDB, locks it down to read only under root, and creates the views.
+// root need not exist yet: the catalog tables then have empty views.
+func Open(ctx context.Context, root string, opts Options) (*Engine, error) {
+	opts = opts.withDefaults()
+	root, err := canonicalRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("open engine: %w", err)
+	}
+	connector, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("open engine: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	e := &Engine{opts: opts, db: db, views: &catalog{root: root}}
+	if err := e.lockDown(ctx, root); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open engine: %w", err)
+	}
+	if err := e.views.refresh(ctx, db, true); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open engine: %w", err)
+	}
+	return e, nil
+}
+
+// canonicalRoot makes root absolute and resolves links, so that the paths in the views and in
+// allowed_directories are the ones DuckDB compares. Glob characters would turn the root into a
+// pattern and are refused.
+func canonicalRoot(root string) (string, error) {
+	if root == "" {
+		return "", errors.New("archive root is empty")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("archive root: %w", err)
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("archive root: %w", err)
+	}
+	if strings.ContainsAny(abs, `*?[]{}\`) {
+		return "", fmt.Errorf("archive root %q: glob characters are not supported", abs)
+	}
+	return filepath.Clean(abs), nil
+}
+
+// Close releases the engine. Queries running on it fail.
+func (e *Engine) Close() error {
+	if err := e.db.Close(); err != nil {
+		return fmt.Errorf("close engine: %w", err)
+	}
+	return nil
+}
+
+// Query runs one SELECT (or WITH … SELECT) over the views under the engine's time and row
+// limits. Errors match ErrRefused, ErrInvalid or ErrTimeout when the query is at fault.
+func (e *Engine) Query(ctx context.Context, text string) (*Result, error) {
+	qctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
+	res, err := e.query(qctx, text)
+	if err == nil {
+		return res, nil
+	}
+	if ctx.Err() == nil && errors.Is(qctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("query: %w", timeoutError(e.opts.Timeout, qctx.Err()))
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("query: %w", ctx.Err())
+	}
+	return nil, fmt.Errorf("query: %w", classify(err))
+}
+
+func (e *Engine) query(ctx context.Context, text string) (*Result, error) {
+	if err := e.views.refresh(ctx, e.db, false); err != nil {
+		return nil, err
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connection: %w", err)
+	}
+	defer conn.Close()
+
+	views := e.views.names()
+	if err := check(ctx, conn, text, views); err != nil {
+		return nil, err
+	}
+	wrapped, err := e.limited(text)
+	if err != nil {
+		return nil, err
+	}
+	// The wrapper is what runs, so it passes the same guard.
+	if err := check(ctx, conn, wrapped, views); err != nil {
+		return nil, err
+	}
+	res, err := e.run(ctx, conn, wrapped)
+	if err != nil && isNoFiles(err) {
+		// A table's files went away (retention, or a test tidying up): rebuild the views from
+		// what is there now and try once more.
+		if rerr := e.views.refresh(ctx, e.db, true); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		res, err = e.run(ctx, conn, wrapped)
+	}
+	return res, err
+}
+
+// limited wraps the query so that DuckDB itself stops after MaxRows+1 rows: its results are
+// materialised before the first row is read, so a limit applied while reading would come too
+// late to bound memory.
+func (e *Engine) limited(text string) (string, error) {
+	spans := splitStatements(text)
+	if len(spans) != 1 {
+		return "", refused("%s", describeStatements(spans))
+	}
+	body := text[spans[0].start:spans[0].end]
+	return fmt.Sprintf("SELECT * FROM (\n%s\n) AS stl_archive_result LIMIT %d", body, e.opts.MaxRows+1), nil
+}
+
+// run prepares and executes one statement on conn. Prepare refuses more than one statement and
+// reports the statement's type as DuckDB classified it, which must be SELECT.
+func (e *Engine) run(ctx context.Context, conn *sql.Conn, statement string) (*Result, error) {
+	var res *Result
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*duckdb.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		prepared, err := c.Prepare(statement)
+		if err != nil {
+			return err
+		}
+		stmt := prepared.(*duckdb.Stmt)
+		defer stmt.Close()
+		kind, err := stmt.StatementType()
+		if err != nil {
+			return err
+		}
+		if kind != duckdb.STATEMENT_TYPE_SELECT {
+			return refused("statement type %d is not SELECT", kind)
+		}
+		rows, err := stmt.QueryContext(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		res, err = collect(rows, e.opts.MaxRows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.SQL = statement
+	return res, nil
+}
+
+// classify sorts DuckDB's errors by whose fault they are.
+func classify(err error) error {
+	if errors.Is(err, ErrRefused) || errors.Is(err, ErrInvalid) {
+		return err
+	}
+	var de *duckdb.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	switch de.Type {
+	case duckdb.ErrorTypePermission:
+		// The engine's own lockdown stopped something the guard let through.
+		return &RefusedError{Reason: de.Msg}
+	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax, duckdb.ErrorTypeBinder, duckdb.ErrorTypeCatalog,
+		duckdb.ErrorTypeConversion, duckdb.ErrorTypeOutOfRange, duckdb.ErrorTypeDivideByZero,
+		duckdb.ErrorTypeMismatchType, duckdb.ErrorTypeInvalidType, duckdb.ErrorTypeInvalidInput,
+		duckdb.ErrorTypeExpression, duckdb.ErrorTypeParameterNotResolved, duckdb.ErrorTypeParameterNotAllowed,
+		duckdb.ErrorTypeNotImplemented, duckdb.ErrorTypeDecimal:
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return err
+}
+
+func isNoFiles(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && strings.Contains(de.Msg, "No files found that match the pattern")
+}
+
+// Tables lists the views and their columns, for editor completion.
+func (e *Engine) Tables(ctx context.Context) ([]TableInfo, error) {
+	if err := e.views.refresh(ctx, e.db, false); err != nil {
+		return nil, fmt.Errorf("tables: %w", err)
+	}
+	rows, err := e.db.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM duckdb_columns()
+		WHERE database_name = 'memory' AND schema_name = 'main' ORDER BY table_name, column_index`)
+	if err != nil {
+		return nil, fmt.Errorf("tables: %w", err)
+	}
+	defer rows.Close()
+	var out []TableInfo
+	for rows.Next() {
+		var table, column, typ string
+		if err := rows.Scan(&table, &column, &typ); err != nil {
+			return nil, fmt.Errorf("tables: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].Name != table {
+			out = append(out, TableInfo{Name: table})
+		}
+		last := &out[len(out)-1]
+		last.Columns = append(last.Columns, ColumnInfo{Name: column, Type: typ})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tables: %w", err)
+	}
+	return out, nil
+}
