@@ -27,7 +27,7 @@ type object struct {
 // parseObject decodes raw JSON into an object, or reports why it cannot and returns nil. Empty
 // input is an empty object: Grafana sends no jsonData for a datasource that was never saved.
 func parseObject(probs *problems, path string, raw []byte) *object {
-	if len(strings.TrimSpace(string(raw))) == 0 {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return asObject(probs, path, nil)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))

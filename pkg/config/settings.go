@@ -142,11 +142,9 @@ func decode(root *object) Config {
 // belong to no cluster: a password stored under a misspelt name would otherwise be ignored while
 // the cluster it was meant for fails to log in.
 func attachPasswords(probs *problems, cfg *Config, secure map[string]string) {
-	byName := make(map[string]int, len(cfg.Clusters))
-	for i, c := range cfg.Clusters {
-		if _, dup := byName[c.Name]; !dup {
-			byName[c.Name] = i
-		}
+	known := make(map[string]bool, len(cfg.Clusters))
+	for _, c := range cfg.Clusters {
+		known[c.Name] = true
 	}
 	keys := make([]string, 0, len(secure))
 	for k := range secure {
@@ -160,9 +158,8 @@ func attachPasswords(probs *problems, cfg *Config, secure map[string]string) {
 			probs.add(field, "unknown key (cluster passwords are stored as %s<cluster name>)", passwordKey)
 			continue
 		}
-		if _, ok := byName[name]; !ok {
+		if !known[name] {
 			probs.add(field, "no cluster named %q in jsonData.clusters%s", name, knownNames(cfg.Clusters))
-			continue
 		}
 	}
 	for i := range cfg.Clusters {

@@ -22,8 +22,8 @@ const maxQueryGroup = 320
 
 const maxConcurrency = 64
 
-// SSLModes are the accepted cluster sslMode values, strictest first.
-var SSLModes = []string{"verify-full", "verify-ca", "require", "disable"}
+// sslModes are the accepted cluster sslMode values, strictest first.
+var sslModes = []string{"verify-full", "verify-ca", "require", "disable"}
 
 func validate(probs *problems, cfg *Config) {
 	validatePaths(probs, cfg)
@@ -149,8 +149,8 @@ func validateClusters(probs *problems, cfg *Config) map[string]bool {
 		if strings.TrimSpace(c.User) == "" {
 			probs.add(path+"user", "required")
 		}
-		if !slices.Contains(SSLModes, c.SSLMode) {
-			probs.add(path+"sslMode", "must be one of %s, got %q", strings.Join(SSLModes, ", "), c.SSLMode)
+		if !slices.Contains(sslModes, c.SSLMode) {
+			probs.add(path+"sslMode", "must be one of %s, got %q", strings.Join(sslModes, ", "), c.SSLMode)
 		}
 	}
 	return names
