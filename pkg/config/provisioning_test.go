@@ -264,3 +264,42 @@ func TestProvisioningRefusesMalformedFiles(t *testing.T) {
 		t.Errorf("a missing file gave no error")
 	}
 }
+
+func TestProvisioningExpandsInsideListsAnchorsAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := writeFile(t, filepath.Join(dir, "secrets", "pw"), secretValue+"\n")
+	file := writeFile(t, filepath.Join(dir, "stl.yaml"), `apiVersion: 1
+x-cluster: &cluster
+  host: $HOST
+  user: stl_reader
+datasources:
+  - name: STL
+    type: stlarchive-redshift-datasource
+    jsonData:
+      archive: {path: /srv/stl}
+      export:
+        tables: [stl_query, $SECOND_TABLE]
+      clusters:
+        - name: a
+          <<: *cluster
+        - {name: b, host: $HOST, user: "${USER_B}"}
+    secureJsonData:
+      password.a: $__file{`+pwFile+`}
+      password.b:
+`)
+	env := envOf(map[string]string{"HOST": "h.example.com", "SECOND_TABLE": "stl_scan", "USER_B": "reader_b"})
+	cfg, err := LoadProvisioning(file, "", env)
+	if err != nil {
+		t.Fatalf("LoadProvisioning: %v", err)
+	}
+	if got := strings.Join(cfg.Export.Tables, ","); got != "stl_query,stl_scan" {
+		t.Errorf("tables = %s", got)
+	}
+	a, b := cfg.Clusters[0], cfg.Clusters[1]
+	if a.Host != "h.example.com" || b.Host != "h.example.com" || b.User != "reader_b" {
+		t.Errorf("clusters = %v", cfg)
+	}
+	if a.Password.Reveal() != secretValue || b.Password.Reveal() != "" {
+		t.Errorf("passwords from $__file and an empty value were not attached as written")
+	}
+}
