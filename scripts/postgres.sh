@@ -5,7 +5,8 @@
 #   scripts/postgres.sh start DIR PORT    create a cluster in DIR (if new) and start it on 127.0.0.1:PORT
 #   scripts/postgres.sh stop DIR          stop the cluster in DIR
 #
-# The server trusts local connections as user postgres and listens on loopback only.
+# The server listens on loopback only. TCP connections need a password (scram-sha-256), as a
+# Redshift cluster does: user postgres, password postgres. The Unix socket in DIR trusts.
 set -euo pipefail
 
 bindir() {
@@ -32,7 +33,7 @@ install() {
 }
 
 start() {
-  local dir=$1 port=$2 bin
+  local dir=$1 port=$2 bin fresh=
   bin=$(bindir) || { echo "postgres.sh: PostgreSQL is not installed (run: scripts/postgres.sh install)" >&2; exit 1; }
   mkdir -p "$dir"
   if [ "$(id -u)" = 0 ]; then
@@ -41,12 +42,17 @@ start() {
       { echo "postgres.sh: user postgres cannot reach $dir; choose a folder whose parents others may enter (e.g. under /tmp)" >&2; exit 1; }
   fi
   if [ ! -f "$dir/PG_VERSION" ]; then
-    as_owner "$bin/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$dir.initdb.log" 2>&1 ||
-      { cat "$dir.initdb.log" >&2; exit 1; }
+    as_owner "$bin/initdb" -D "$dir" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+      --encoding=UTF8 --locale=C >"$dir/../initdb.log" 2>&1 || { cat "$dir/../initdb.log" >&2; exit 1; }
+    fresh=1
   fi
   as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c shared_buffers=256MB" start >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
+  if [ -n "${fresh:-}" ]; then
+    as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -d postgres -qAt \
+      -c "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
+  fi
 }
 
 stop() {

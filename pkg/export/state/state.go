@@ -74,3 +74,13 @@ type Store interface {
 	Release(ctx context.Context, cluster, owner string) error
 	Close() error
 }
+
+// HasGapAt reports whether a gap starting at from is already recorded.
+func (p *Progress) HasGapAt(from time.Time) bool {
+	for _, g := range p.Gaps {
+		if g.From.Equal(from) {
+			return true
+		}
+	}
+	return false
+}

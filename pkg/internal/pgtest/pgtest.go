@@ -21,6 +21,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// User and Password are the credentials the server accepts over TCP (scripts/postgres.sh).
+const (
+	User     = "postgres"
+	Password = "postgres"
+)
+
 // Server is a running PostgreSQL on loopback.
 type Server struct {
 	Host string
@@ -94,7 +100,7 @@ func (s *Server) Stop() {
 
 // URL is the connection string of a database on the server.
 func (s *Server) URL(db string) string {
-	return fmt.Sprintf("postgres://postgres@%s:%d/%s?sslmode=disable", s.Host, s.Port, db)
+	return fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable", User, Password, s.Host, s.Port, db)
 }
 
 // CreateDatabase creates a new empty database and returns its name.

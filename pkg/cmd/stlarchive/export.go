@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+)
+
+// configFlags are the flags every command uses to find its configuration.
+type configFlags struct {
+	path, datasource string
+}
+
+func (c *configFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.path, "config", "provisioning/datasources", "datasource provisioning file or folder")
+	fs.StringVar(&c.datasource, "datasource", "", "datasource name, when there are several of this plugin")
+}
+
+func (c *configFlags) load() (config.Config, error) {
+	cfg, err := config.LoadProvisioning(c.path, c.datasource, os.LookupEnv)
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(os.Stderr)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+func logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func runExport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs)
+	once := fs.Bool("once", false, "run one cycle on every cluster and exit")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	log := logger()
+	report := func(r export.Result) {
+		switch {
+		case r.Skipped:
+			log.Info("cluster skipped: another exporter holds its lease", "cluster", r.Cluster)
+		case r.Failed() != nil:
+			log.Error("cluster failed", "cluster", r.Cluster, "error", r.Failed())
+		default:
+			log.Info("cluster exported", "cluster", r.Cluster, "rows", r.Rows())
+		}
+	}
+	exp, err := export.Open(cfg, export.Options{Log: log, Hook: killHook(), OnResult: report})
+	if err != nil {
+		return err
+	}
+	defer exp.Close()
+	if !*once {
+		log.Info("exporting", "clusters", len(cfg.Clusters), "interval", cfg.Export.Interval, "archive", cfg.Archive.Path)
+		exp.Run(ctx)
+		return nil
+	}
+	failed := 0
+	for _, r := range exp.Cycle(ctx) {
+		report(r)
+		if r.Failed() != nil {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters failed\n", failed, len(cfg.Clusters))
+		return errFailed
+	}
+	return nil
+}
+
+// killHook lets the crash tests stop the process with SIGKILL at a protocol step:
+// STLARCHIVE_TEST_KILL_AT=<step>[:<table>] (steps: pending, writing, written, committed).
+func killHook() func(export.Step, string, string) {
+	spec := os.Getenv("STLARCHIVE_TEST_KILL_AT")
+	if spec == "" {
+		return nil
+	}
+	step, table, _ := strings.Cut(spec, ":")
+	return func(s export.Step, cluster, t string) {
+		if string(s) == step && (table == "" || table == t) {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+}
+
+func runStatus(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	store, err := export.OpenStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st, err := export.Status(ctx, store, time.Now())
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CLUSTER\tTABLE\tWATERMARK\tLAG\tROWS\tGAPS\tLAST ERROR")
+	for _, s := range st {
+		wm, lag := "-", "-"
+		if s.Watermark != nil {
+			wm = s.Watermark.Format("2006-01-02 15:04:05")
+			lag = s.Lag.Round(time.Second).String()
+		}
+		gaps := "-"
+		if len(s.Gaps) > 0 {
+			var g []string
+			for _, gp := range s.Gaps {
+				g = append(g, gp.From.Format(time.DateTime)+" → "+gp.To.Format(time.DateTime))
+			}
+			gaps = strings.Join(g, ", ")
+		}
+		errText := s.LastError
+		if len(errText) > 120 {
+			errText = errText[:117] + "..."
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Cluster, s.Table, wm, lag, s.Rows, gaps, errText)
+	}
+	return w.Flush()
+}
+
+func runCheck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	exp, err := export.Open(cfg, export.Options{})
+	if err != nil {
+		return err
+	}
+	defer exp.Close()
+	failed := false
+	if err := exp.Archive().CheckWritable(ctx); err != nil {
+		fmt.Printf("%s: %v\n", exp.Archive(), err)
+		failed = true
+	} else {
+		fmt.Printf("%s: writable\n", exp.Archive())
+	}
+	for _, name := range exp.Clusters() {
+		line, ok := exp.CheckCluster(ctx, name).Summary()
+		fmt.Println(line)
+		failed = failed || !ok
+	}
+	if failed {
+		return errFailed
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+// Command stlarchive runs the exporter outside Grafana, over the same packages and the same
+// datasource provisioning file as the plugin:
+//
+//	stlarchive export   [--once]       export on the configured interval (or one cycle)
+//	stlarchive status   [--json]       watermark, lag, rows, last error and gaps per cluster and table
+//	stlarchive check                   reachability and STL visibility of every cluster
+//	stlarchive simulate                STL-shaped tables and a live workload in PostgreSQL
+//	stlarchive bench export            export speed against the raw read floor
+//
+// Exit status: 0 on success, 1 when a cluster failed (each failure is named on stderr), 2 on a
+// usage or configuration error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// errUsage marks errors that are the caller's: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// errFailed is returned after the failures were reported: exit status 1.
+var errFailed = errors.New("failed")
+
+var commands = map[string]func(ctx context.Context, args []string) error{
+	"export":   runExport,
+	"status":   runStatus,
+	"check":    runCheck,
+	"simulate": runSimulate,
+	"bench":    runBench,
+}
+
+const usage = `usage: stlarchive <command> [flags]
+
+commands:
+  export     export STL tables on the configured interval (--once: one cycle)
+  status     show watermark, lag, rows, errors and gaps per cluster and table
+  check      check every cluster: reachable, and which STL rows its user sees
+  simulate   create STL-shaped tables in PostgreSQL and write a live workload
+  bench      measure export speed (bench export)
+
+Every command reads the datasource provisioning file that Grafana reads:
+  --config FILE|DIR    (default provisioning/datasources)
+  --datasource NAME    when the file holds several datasources of this plugin
+Run 'stlarchive <command> -h' for its flags.
+`
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		fmt.Fprint(os.Stderr, usage)
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	if child := benchChild(); child != nil {
+		os.Exit(child())
+	}
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "stlarchive: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd(ctx, os.Args[2:])
+	switch {
+	case err == nil:
+	case errors.Is(err, errFailed):
+		os.Exit(1)
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(os.Stderr, "stlarchive %s: %v\n", os.Args[1], err)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "stlarchive %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,306 @@
+// Package export is the exporter: for each cluster and table it reads the rows new since the
+// last export, writes them to the archive as Parquet and remembers where it stopped, exactly
+// once (see ARCHITECTURE.md, "The export protocol"). It schedules clusters independently, so one
+// failing cluster never holds up the others. It never imports the query side or the plugin.
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
+	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
+)
+
+// Step names a point of the export protocol, for Options.Hook.
+type Step string
+
+// The protocol steps, in order, for a window that has rows.
+const (
+	// StepPending: the pending window is recorded; nothing is written yet.
+	StepPending Step = "pending"
+	// StepWriting: the object is being written; part of it may be on disk, none is visible.
+	StepWriting Step = "writing"
+	// StepWritten: the object is in the archive; the watermark has not moved.
+	StepWritten Step = "written"
+	// StepCommitted: the watermark has moved past the window.
+	StepCommitted Step = "committed"
+)
+
+// Logger is what the exporter logs through; *slog.Logger and the plugin SDK's logger fit.
+type Logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+	Error(msg string, args ...any)
+}
+
+// Options tune an Exporter beyond the configuration.
+type Options struct {
+	// Owner identifies this exporter in leases; default host name and process id.
+	Owner string
+	// LeaseTTL is how long a cluster's lease lasts without renewal. Default 2m.
+	LeaseTTL time.Duration
+	// Hook, when set, is called at each protocol step. The CLI uses it to let tests crash the
+	// process at a chosen step.
+	Hook func(step Step, cluster, table string)
+	// Log receives progress and errors; default silent.
+	Log Logger
+	// Connect opens a connection; default redshift.Connect.
+	Connect func(ctx context.Context, c config.Cluster, queryGroup string) (*redshift.Conn, error)
+	// OnResult, when set, is called after each cluster cycle of Run.
+	OnResult func(Result)
+}
+
+// Exporter exports the tables of the configured clusters.
+type Exporter struct {
+	cfg     config.Export
+	targets map[string][]tables.Table // cluster name → tables to export, parents first
+	order   []config.Cluster
+	store   state.Store
+	archive storage.Archive
+	opts    Options
+
+	mu    sync.Mutex
+	conns map[string]*redshift.Conn
+}
+
+// New makes an exporter for a validated configuration.
+func New(cfg config.Config, store state.Store, archive storage.Archive, opts Options) (*Exporter, error) {
+	if opts.LeaseTTL == 0 {
+		opts.LeaseTTL = 2 * time.Minute
+	}
+	if opts.Owner == "" {
+		opts.Owner = defaultOwner()
+	}
+	if opts.Log == nil {
+		opts.Log = nopLogger{}
+	}
+	if opts.Connect == nil {
+		opts.Connect = redshift.Connect
+	}
+	e := &Exporter{cfg: cfg.Export, order: cfg.Clusters, store: store, archive: archive, opts: opts,
+		targets: map[string][]tables.Table{}, conns: map[string]*redshift.Conn{}}
+	var stl []tables.Table
+	for _, name := range cfg.Export.Tables {
+		t, ok := tables.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("export: unknown table %s", name)
+		}
+		stl = append(stl, t)
+	}
+	for _, c := range cfg.Clusters {
+		e.targets[c.Name] = append([]tables.Table(nil), stl...)
+	}
+	for _, q := range cfg.CustomQueries {
+		t := tables.Custom(q.Name, q.SQL, q.TimeColumn, q.KeyColumns)
+		names := q.Clusters
+		if len(names) == 0 {
+			for _, c := range cfg.Clusters {
+				names = append(names, c.Name)
+			}
+		}
+		for _, n := range names {
+			e.targets[n] = append(e.targets[n], t)
+		}
+	}
+	return e, nil
+}
+
+// Clusters returns the configured clusters' names.
+func (e *Exporter) Clusters() []string {
+	out := make([]string, len(e.order))
+	for i, c := range e.order {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// Tables returns the names of the tables exported from cluster.
+func (e *Exporter) Tables(cluster string) []string {
+	var out []string
+	for _, t := range e.targets[cluster] {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+// Close closes the connections the exporter keeps between cycles.
+func (e *Exporter) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for name, c := range e.conns {
+		c.Close(context.Background())
+		delete(e.conns, name)
+	}
+}
+
+// Result is the outcome of one cycle on one cluster.
+type Result struct {
+	Cluster string
+	// Err is set when the cluster could not be worked on at all (connection, lease).
+	Err    error
+	Tables []TableResult
+	// Skipped is true when another exporter holds the cluster's lease.
+	Skipped bool
+}
+
+// TableResult is the outcome of one cycle on one table.
+type TableResult struct {
+	Table   string
+	Windows int
+	Rows    int64
+	Err     error
+}
+
+// Failed reports whether the cluster or any of its tables failed.
+func (r Result) Failed() error {
+	if r.Err != nil {
+		return r.Err
+	}
+	var errs []error
+	for _, t := range r.Tables {
+		if t.Err != nil {
+			errs = append(errs, t.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Rows is the number of rows the cycle archived.
+func (r Result) Rows() int64 {
+	var n int64
+	for _, t := range r.Tables {
+		n += t.Rows
+	}
+	return n
+}
+
+func (e *Exporter) cluster(name string) (config.Cluster, bool) {
+	for _, c := range e.order {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return config.Cluster{}, false
+}
+
+// conn returns the kept connection of a cluster, opening one when there is none.
+func (e *Exporter) conn(ctx context.Context, c config.Cluster) (*redshift.Conn, error) {
+	e.mu.Lock()
+	conn := e.conns[c.Name]
+	e.mu.Unlock()
+	if conn != nil && !conn.IsClosed() {
+		return conn, nil
+	}
+	conn, err := e.opts.Connect(ctx, c, e.cfg.QueryGroup)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.conns[c.Name] = conn
+	e.mu.Unlock()
+	return conn, nil
+}
+
+func (e *Exporter) dropConn(name string, conn *redshift.Conn) {
+	e.mu.Lock()
+	if e.conns[name] == conn {
+		delete(e.conns, name)
+	}
+	e.mu.Unlock()
+	conn.Close(context.Background())
+}
+
+// ExportCluster runs one cycle on one cluster: it takes the cluster's lease, then exports each
+// table until it is caught up, and releases the lease. A table's failure does not stop the
+// other tables.
+func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
+	res := Result{Cluster: name}
+	c, ok := e.cluster(name)
+	if !ok {
+		res.Err = fmt.Errorf("export: no cluster named %s", name)
+		return res
+	}
+	got, lease, err := e.store.Acquire(ctx, name, e.opts.Owner, e.opts.LeaseTTL)
+	if err != nil {
+		res.Err = fmt.Errorf("cluster %s: take lease: %w", name, err)
+		return res
+	}
+	if !got {
+		res.Skipped = true
+		e.opts.Log.Info("cluster is exported by another exporter", "cluster", name, "owner", lease.Owner, "until", lease.Expires)
+		return res
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	renewed := e.keepLease(ctx, cancel, name)
+	defer func() {
+		cancel(nil)
+		<-renewed
+		if err := e.store.Release(context.WithoutCancel(ctx), name, e.opts.Owner); err != nil {
+			e.opts.Log.Warn("release lease", "cluster", name, "error", err)
+		}
+	}()
+
+	conn, err := e.conn(ctx, c)
+	if err != nil {
+		res.Err = err
+		// Every table of the cluster shows the failure in status and health.
+		for _, t := range e.targets[name] {
+			e.recordError(ctx, name, t.Name, err)
+		}
+		return res
+	}
+	for _, t := range e.targets[name] {
+		tr := e.exportTable(ctx, conn, t)
+		res.Tables = append(res.Tables, tr)
+		if tr.Err != nil && conn.IsClosed() {
+			// The connection broke: the remaining tables would fail the same way.
+			e.dropConn(name, conn)
+			if conn, err = e.conn(ctx, c); err != nil {
+				res.Err = err
+				return res
+			}
+		}
+	}
+	return res
+}
+
+// keepLease renews the lease while the cycle runs and cancels the cycle if the lease is lost,
+// so an exporter that stalls past its lease never writes a window another has taken over.
+func (e *Exporter) keepLease(ctx context.Context, cancel context.CancelCauseFunc, cluster string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(e.opts.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				got, lease, err := e.store.Acquire(ctx, cluster, e.opts.Owner, e.opts.LeaseTTL)
+				if err == nil && !got {
+					err = fmt.Errorf("lease taken by %s", lease.Owner)
+				}
+				if err != nil && ctx.Err() == nil {
+					cancel(fmt.Errorf("cluster %s: lost lease: %w", cluster, err))
+					return
+				}
+			}
+		}
+	}()
+	return done
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Info(string, ...any)  {}
+func (nopLogger) Warn(string, ...any)  {}
+func (nopLogger) Error(string, ...any) {}

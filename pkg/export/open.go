@@ -1,0 +1,123 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
+	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
+)
+
+// Open makes the exporter a configuration describes, with its state store and archive.
+func Open(cfg config.Config, opts Options) (*Exporter, error) {
+	store, err := OpenStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, store, storage.Local{Root: cfg.Archive.Path}, opts)
+}
+
+// OpenStore opens the state store a configuration describes.
+func OpenStore(cfg config.Config) (state.Store, error) {
+	store, err := state.OpenBolt(cfg.State.Path)
+	if err != nil {
+		return nil, fmt.Errorf("export: open state: %w", err)
+	}
+	return store, nil
+}
+
+// Store is the exporter's state store.
+func (e *Exporter) Store() state.Store { return e.store }
+
+// Archive is the exporter's archive.
+func (e *Exporter) Archive() storage.Archive { return e.archive }
+
+// ClusterHealth is what a health check learns of one cluster.
+type ClusterHealth struct {
+	Cluster    string               `json:"cluster"`
+	Reachable  bool                 `json:"reachable"`
+	Error      string               `json:"error,omitempty"`
+	Visibility *redshift.Visibility `json:"visibility,omitempty"`
+	// LagSeconds is the largest export lag among the cluster's tables; -1 before the first export.
+	LagSeconds float64 `json:"lagSeconds"`
+	// ExportError is the most recent export error of one of its tables.
+	ExportError string `json:"exportError,omitempty"`
+	Gaps        int    `json:"gaps"`
+}
+
+// CheckCluster connects to a cluster on a fresh connection, reads what its user may see in STL
+// and summarises its export state.
+func (e *Exporter) CheckCluster(ctx context.Context, name string) ClusterHealth {
+	h := ClusterHealth{Cluster: name, LagSeconds: -1}
+	c, ok := e.cluster(name)
+	if !ok {
+		h.Error = "not configured"
+		return h
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	conn, err := e.opts.Connect(ctx, c, e.cfg.QueryGroup)
+	if err != nil {
+		h.Error = err.Error()
+	} else {
+		defer conn.Close(context.WithoutCancel(ctx))
+		h.Reachable = true
+		v, err := conn.Visibility(ctx)
+		if err != nil {
+			h.Error = err.Error()
+		} else {
+			h.Visibility = &v
+		}
+	}
+	status, err := Status(ctx, e.store, time.Now())
+	if err != nil {
+		h.ExportError = err.Error()
+		return h
+	}
+	for _, s := range status {
+		if s.Cluster != name {
+			continue
+		}
+		h.LagSeconds = max(h.LagSeconds, s.LagSeconds)
+		h.Gaps += len(s.Gaps)
+		if s.LastError != "" && h.ExportError == "" {
+			h.ExportError = s.LastError
+		}
+	}
+	return h
+}
+
+// Summary is a one-line account of the cluster's health, and whether it is healthy.
+func (h ClusterHealth) Summary() (string, bool) {
+	if !h.Reachable {
+		return fmt.Sprintf("cluster %s: unreachable: %s", h.Cluster, strings.TrimPrefix(h.Error, "cluster "+h.Cluster+": ")), false
+	}
+	var parts []string
+	healthy := true
+	parts = append(parts, "reachable")
+	switch {
+	case h.Visibility == nil:
+		parts = append(parts, "visibility unknown: "+h.Error)
+	case h.Visibility.Unrestricted:
+		parts = append(parts, fmt.Sprintf("user %s sees all users' STL rows", h.Visibility.User))
+	default:
+		parts = append(parts, fmt.Sprintf("user %s sees only its own STL rows (grant SYSLOG ACCESS UNRESTRICTED to archive everyone's)", h.Visibility.User))
+	}
+	if h.LagSeconds < 0 {
+		parts = append(parts, "not exported yet")
+	} else {
+		parts = append(parts, "export lag "+(time.Duration(h.LagSeconds)*time.Second).String())
+	}
+	if h.Gaps > 0 {
+		parts = append(parts, fmt.Sprintf("%d gap(s) in history", h.Gaps))
+	}
+	if h.ExportError != "" {
+		healthy = false
+		parts = append(parts, "last export failed: "+h.ExportError)
+	}
+	return fmt.Sprintf("cluster %s: %s", h.Cluster, strings.Join(parts, "; ")), healthy
+}

@@ -1,0 +1,159 @@
+// Package plugin is the Grafana face of the product: it turns datasource settings into an
+// instance that runs the exporter in the background while it lives, and answers CheckHealth,
+// QueryData and resource calls. It holds no export or query logic of its own.
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+)
+
+// Datasource is one instance of the datasource: one configuration, one exporter.
+type Datasource struct {
+	cfg    config.Config
+	cfgErr error
+	exp    *export.Exporter
+	log    log.Logger
+
+	stop context.CancelFunc
+	done sync.WaitGroup
+}
+
+var (
+	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ backend.QueryDataHandler      = (*Datasource)(nil)
+	_ backend.CallResourceHandler   = (*Datasource)(nil)
+	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
+)
+
+// NewDatasource makes an instance from its settings and starts its exporter. Invalid settings
+// do not fail the instance: CheckHealth and every query report what is wrong with them.
+func NewDatasource(ctx context.Context, settings backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+	d := &Datasource{log: backend.Logger.With("datasource", settings.UID)}
+	d.cfg, d.cfgErr = config.FromSettings(settings.JSONData, settings.DecryptedSecureJSONData)
+	if d.cfgErr != nil {
+		d.log.Warn("invalid datasource settings", "error", d.cfgErr)
+		return d, nil
+	}
+	exp, err := export.Open(d.cfg, export.Options{Log: d.log})
+	if err != nil {
+		d.cfgErr = err
+		return d, nil
+	}
+	d.exp = exp
+	if d.cfg.Export.Enabled {
+		runCtx, cancel := context.WithCancel(context.Background())
+		d.stop = cancel
+		d.done.Add(1)
+		go func() {
+			defer d.done.Done()
+			exp.Run(runCtx)
+		}()
+	}
+	return d, nil
+}
+
+// Dispose stops the exporter and waits for it: Grafana disposes an instance when its settings
+// change, and the new instance must not export alongside the old one.
+func (d *Datasource) Dispose() {
+	if d.stop != nil {
+		d.stop()
+	}
+	d.done.Wait()
+	if d.exp != nil {
+		d.exp.Close()
+	}
+}
+
+// CheckHealth reports, per cluster, whether it is reachable, which STL rows its user can see
+// and how far the export lags; and whether the archive is writable.
+func (d *Datasource) CheckHealth(ctx context.Context, req *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
+	if d.cfgErr != nil {
+		return &backend.CheckHealthResult{Status: backend.HealthStatusError,
+			Message: "Invalid settings: " + d.cfgErr.Error()}, nil
+	}
+	type report struct {
+		Archive  string                 `json:"archive"`
+		Writable bool                   `json:"writable"`
+		Clusters []export.ClusterHealth `json:"clusters"`
+	}
+	r := report{Archive: d.exp.Archive().String()}
+	var lines []string
+	ok := true
+	if err := d.exp.Archive().CheckWritable(ctx); err != nil {
+		ok = false
+		lines = append(lines, fmt.Sprintf("%s: %v", r.Archive, err))
+	} else {
+		r.Writable = true
+		lines = append(lines, r.Archive+": writable")
+	}
+	names := d.exp.Clusters()
+	r.Clusters = make([]export.ClusterHealth, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Clusters[i] = d.exp.CheckCluster(ctx, name)
+		}()
+	}
+	wg.Wait()
+	for _, h := range r.Clusters {
+		line, healthy := h.Summary()
+		ok = ok && healthy
+		lines = append(lines, line)
+	}
+	details, _ := json.Marshal(r)
+	status := backend.HealthStatusOk
+	if !ok {
+		status = backend.HealthStatusError
+	}
+	return &backend.CheckHealthResult{Status: status, Message: strings.Join(lines, "\n"), JSONDetails: details}, nil
+}
+
+// QueryData answers queries. The query engine is not part of this version: every query gets a
+// clear error.
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	resp := backend.NewQueryDataResponse()
+	for _, q := range req.Queries {
+		resp.Responses[q.RefID] = backend.ErrDataResponse(backend.StatusNotImplemented, "queries over the archive are not implemented yet")
+	}
+	return resp, nil
+}
+
+// CallResource serves the editors' resources.
+func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	if d.cfgErr != nil {
+		return sendJSON(sender, 400, map[string]string{"error": "invalid settings: " + d.cfgErr.Error()})
+	}
+	switch strings.Trim(req.Path, "/") {
+	case "clusters":
+		return sendJSON(sender, 200, d.exp.Clusters())
+	case "status":
+		st, err := export.Status(ctx, d.exp.Store(), time.Now())
+		if err != nil {
+			return sendJSON(sender, 500, map[string]string{"error": err.Error()})
+		}
+		return sendJSON(sender, 200, st)
+	}
+	return sendJSON(sender, 404, map[string]string{"error": "no resource " + req.Path})
+}
+
+func sendJSON(sender backend.CallResourceResponseSender, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return sender.Send(&backend.CallResourceResponse{Status: status, Headers: map[string][]string{"Content-Type": {"application/json"}}, Body: body})
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test: Go (with a throwaway PostgreSQL started by the tests themselves through
+# scripts/postgres.sh) and the frontend's type check, lint and component tests.
+# Installs what is missing first: PostgreSQL from the system packages and the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/postgres.sh install
+if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
+
+echo "== go vet"
+CGO_ENABLED=1 go vet ./...
+echo "== go test"
+CGO_ENABLED=1 go test -count=1 -timeout 40m ./... 2>&1 | tee .test-go.log
+echo "== frontend"
+npm run typecheck
+npm run lint
+npm run test:ci
