@@ -18,8 +18,10 @@ import (
 // (apiVersion 1, datasources: [{name, type, jsonData, secureJsonData, ...}]) or, when path is a
 // folder, from every *.yaml and *.yml file in it, as Grafana reads provisioning/datasources/.
 //
-// Environment references in string values are expanded as Grafana expands them (see expander),
-// looking variables up with env (os.LookupEnv when nil). Datasources of other types are ignored.
+// String values are expanded as Grafana expands them: $NAME, ${NAME}, $__env{NAME} and
+// $__file{PATH}, with $$ for a literal $, looking variables up with env (os.LookupEnv when nil).
+// Unlike Grafana, an unset variable is an error rather than an empty string. Datasources of other
+// types are ignored, whatever variables they use.
 // When several datasources of type PluginID exist, name selects one; an empty name is allowed
 // only when there is exactly one.
 //
