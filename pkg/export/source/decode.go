@@ -117,9 +117,14 @@ func appendNull(v *Vector, c *Column) {
 	}
 }
 
-// trimBlanks drops the trailing blanks that char(n) pads its values with.
+// trimBlanks drops the trailing blanks that char(n) pads its values with. Redshift pads to the
+// declared width (char(136) table names are mostly blanks), so it skips eight at a time.
 func trimBlanks(b []byte) []byte {
+	const blanks = 0x2020202020202020
 	n := len(b)
+	for n >= 8 && binary.LittleEndian.Uint64(b[n-8:]) == blanks {
+		n -= 8
+	}
 	for n > 0 && b[n-1] == ' ' {
 		n--
 	}
