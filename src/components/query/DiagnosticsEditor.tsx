@@ -1,0 +1,70 @@
+import { SelectableValue } from '@grafana/data';
+import { Alert, InlineField, Select, Stack, Text } from '@grafana/ui';
+import React, { useCallback, useMemo } from 'react';
+
+import type { DataSource } from '../../datasource';
+import { PresetInfo, StlQuery } from '../../types';
+import { ClusterPicker } from './ClusterPicker';
+import { useResource } from './useResource';
+
+interface Props {
+  datasource: DataSource;
+  query: StlQuery;
+  onChange: (query: StlQuery) => void;
+  onRunQuery: () => void;
+}
+
+// Presets named var_* back template variables; they are offered by the variable editor instead.
+const isPanelPreset = (p: PresetInfo) => !p.id.startsWith('var_');
+
+export function DiagnosticsEditor({ datasource, query, onChange, onRunQuery }: Props) {
+  const presets = useResource(useCallback(() => datasource.getPresets(), [datasource]));
+
+  const options = useMemo(
+    () =>
+      (presets.value ?? []).filter(isPanelPreset).map(
+        (p): SelectableValue<string> => ({ label: p.title, value: p.id, description: p.format === 'table' ? 'table' : 'time series' })
+      ),
+    [presets.value]
+  );
+  const selected = presets.value?.find((p) => p.id === query.preset);
+
+  return (
+    <Stack direction="column" gap={1}>
+      {presets.error && (
+        <Alert title="Could not load diagnostics presets" severity="error">
+          {presets.error}
+        </Alert>
+      )}
+      <InlineField label="Preset" labelWidth={14} tooltip="A diagnostic query over the archive of every cluster">
+        <Select
+          inputId="stl-preset"
+          options={options}
+          value={query.preset ?? null}
+          isLoading={presets.loading}
+          onChange={(v: SelectableValue<string>) => {
+            onChange({ ...query, preset: v.value });
+            onRunQuery();
+          }}
+          width={40}
+        />
+      </InlineField>
+      {selected?.description && (
+        <div data-testid="stl-preset-description">
+          <Text color="secondary">{selected.description}</Text>
+        </div>
+      )}
+      <InlineField label="Clusters" labelWidth={14} tooltip="Leave empty for all clusters">
+        <ClusterPicker
+          datasource={datasource}
+          inputId="stl-clusters"
+          value={query.clusters ?? []}
+          onChange={(clusters) => {
+            onChange({ ...query, clusters });
+            onRunQuery();
+          }}
+        />
+      </InlineField>
+    </Stack>
+  );
+}

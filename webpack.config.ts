@@ -1,0 +1,31 @@
+// Extends the scaffolded webpack config the way create-plugin documents ("extend configurations"):
+// plugin.json lives at the repository root rather than in src/, so the entry point and the files
+// copied into dist/ are set here instead of being derived from src/**/plugin.json.
+import CopyWebpackPlugin from 'copy-webpack-plugin';
+import type { Configuration } from 'webpack';
+
+import grafanaConfig, { type Env } from './.config/webpack/webpack.config';
+
+const config = async (env: Env): Promise<Configuration> => {
+  const base = await grafanaConfig(env);
+
+  // Paths are relative to the webpack context, which the base config sets to src/.
+  const copy = new CopyWebpackPlugin({
+    patterns: [
+      { from: '../plugin.json', to: '.' },
+      { from: 'img', to: 'img' },
+      { from: '../img', to: 'img', noErrorOnMissing: true },
+      { from: '../README.md', to: '.', noErrorOnMissing: true },
+      { from: '../CHANGELOG.md', to: '.', noErrorOnMissing: true },
+      { from: '../LICENSE', to: '.', noErrorOnMissing: true },
+    ],
+  });
+
+  return {
+    ...base,
+    entry: { module: './module.ts' },
+    plugins: (base.plugins ?? []).map((plugin) => (plugin instanceof CopyWebpackPlugin ? copy : plugin)),
+  };
+};
+
+export default config;
