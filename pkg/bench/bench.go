@@ -50,6 +50,7 @@ type Result struct {
 	FloorMedian  time.Duration
 	ExportMedian time.Duration
 	Ratio        float64 // ExportMedian / FloorMedian
+	ExportCPU    []time.Duration // user + system CPU of each export child, start-up included
 	PeakRSS      int64   // largest peak resident set of the export children, bytes; 0 if unknown
 	FileBytes    int64   // size of the last export's file
 	FileRows     int64   // rows in the last export's file, read from its footer
@@ -115,11 +116,12 @@ func ExportVsFloor(ctx context.Context, out io.Writer, opts ExportOptions) (Resu
 		res.Floor = append(res.Floor, time.Since(began))
 
 		path := filepath.Join(opts.Dir, fmt.Sprintf("bench-export-%d-%d.parquet", os.Getpid(), i))
-		d, rss, err := runChild(ctx, opts, table, path)
+		d, cpu, rss, err := runChild(ctx, opts, table, path)
 		if err != nil {
 			return res, err
 		}
 		res.Export = append(res.Export, d)
+		res.ExportCPU = append(res.ExportCPU, cpu)
 		res.PeakRSS = max(res.PeakRSS, rss)
 		if res.FileRows, res.FileBytes, err = countFile(path); err != nil {
 			return res, err
@@ -139,21 +141,22 @@ func ExportVsFloor(ctx context.Context, out io.Writer, opts ExportOptions) (Resu
 	return res, nil
 }
 
-// runChild runs one export in a child process and returns the duration it measured and its
-// peak RSS.
-func runChild(ctx context.Context, opts ExportOptions, table, path string) (time.Duration, int64, error) {
+// runChild runs one export in a child process and returns the duration it measured, its CPU
+// time and its peak RSS.
+func runChild(ctx context.Context, opts ExportOptions, table, path string) (wall, cpu time.Duration, rss int64, err error) {
 	cmd := exec.CommandContext(ctx, opts.Command[0], opts.Command[1:]...)
 	cmd.Env = append(os.Environ(), ChildEnv+"=export", childURL+"="+opts.URL, childTable+"="+table, childPath+"="+path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("bench: export child: %w: %s", err, strings.TrimSpace(stderr.String()))
+		return 0, 0, 0, fmt.Errorf("bench: export child: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	rep, err := readReport(&stdout)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return time.Duration(rep.Seconds * float64(time.Second)), peakRSS(cmd.ProcessState), nil
+	ps := cmd.ProcessState
+	return time.Duration(rep.Seconds * float64(time.Second)), ps.UserTime() + ps.SystemTime(), peakRSS(ps), nil
 }
 
 // countFile reads the row count and size of a Parquet file from its footer.
@@ -194,6 +197,7 @@ func report(out io.Writer, r Result, ncols int) {
 	fmt.Fprintf(out, "export vs floor on %s: %d rows, %d columns, %d interleaved runs each\n", r.Table, r.Rows, ncols, len(r.Floor))
 	fmt.Fprintf(out, "  floor  (COPY to discard)      median %6.2fs   runs %s\n", r.FloorMedian.Seconds(), runs(r.Floor))
 	fmt.Fprintf(out, "  export (stream to Parquet)    median %6.2fs   runs %s\n", r.ExportMedian.Seconds(), runs(r.Export))
+	fmt.Fprintf(out, "  export CPU (user+sys)         median %6.2fs   runs %s\n", median(r.ExportCPU).Seconds(), runs(r.ExportCPU))
 	fmt.Fprintf(out, "  ratio export/floor            %.2f   (target <= %.1f)\n", r.Ratio, TargetRatio)
 	if r.PeakRSS > 0 {
 		fmt.Fprintf(out, "  export peak RSS               %.1f MiB   (target <= %d MiB)\n", float64(r.PeakRSS)/(1<<20), TargetPeakRSS>>20)

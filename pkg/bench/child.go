@@ -78,7 +78,12 @@ func exportOnce(ctx context.Context, url, table, path string) (int64, time.Durat
 	for i, c := range t.Columns {
 		cols[i] = c.Name
 	}
-	conn, err := pgx.Connect(ctx, url)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: connect: %w", err)
+	}
+	source.BufferReads(cfg, 0)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return 0, 0, fmt.Errorf("bench: connect: %w", err)
 	}

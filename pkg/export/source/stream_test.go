@@ -309,3 +309,42 @@ func TestStreamStopsAtTheFirstCallbackError(t *testing.T) {
 		t.Fatalf("each called %d times after failing", calls)
 	}
 }
+
+func TestBufferedReadsStreamTheSameRowsAndKeepTheConnUsable(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(pgtest.Database(t, "source"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	source.BufferReads(cfg, 0)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for round := range 2 {
+		var sum, n int64
+		_, err := source.Stream(ctx, conn, "SELECT g::bigint, md5(g::text) FROM generate_series(1, 200000) g", nil, source.Options{},
+			func([]source.Column) error { return nil },
+			func(b *source.Batch) error {
+				for r := range b.Len {
+					sum += b.Cols[0].Ints[r]
+					if len(b.Cols[1].Text(r)) != 32 {
+						t.Fatalf("md5 of %d bytes", len(b.Cols[1].Text(r)))
+					}
+				}
+				n += int64(b.Len)
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 200000 || sum != 200000*200001/2 {
+			t.Fatalf("round %d: %d rows summing to %d", round, n, sum)
+		}
+	}
+	var one int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("conn after streaming: %v %d", err, one)
+	}
+}
