@@ -49,12 +49,12 @@ type Result struct {
 	Export       []time.Duration
 	FloorMedian  time.Duration
 	ExportMedian time.Duration
-	Ratio        float64 // ExportMedian / FloorMedian
+	Ratio        float64         // ExportMedian / FloorMedian
 	ExportCPU    []time.Duration // user + system CPU of each export child, start-up included
-	PeakRSS      int64   // largest peak resident set of the export children, bytes; 0 if unknown
-	FileBytes    int64   // size of the last export's file
-	FileRows     int64   // rows in the last export's file, read from its footer
-	Path         string  // the last export's file when KeepFile is set
+	PeakRSS      int64           // largest peak resident set of the export children, bytes; 0 if unknown
+	FileBytes    int64           // size of the last export's file
+	FileRows     int64           // rows in the last export's file, read from its footer
+	Path         string          // the last export's file when KeepFile is set
 }
 
 // Targets the export path is held to; the report prints them next to the measurements.
