@@ -190,8 +190,10 @@ func (e *Engine) limited(text string) (string, error) {
 	if len(spans) != 1 {
 		return "", refused("%s", describeStatements(spans))
 	}
+	// The query starts on the wrapper's first line so that DuckDB's "LINE n" in error messages
+	// points at the user's line; the newline before ")" ends a trailing line comment.
 	body := text[spans[0].start:spans[0].end]
-	return fmt.Sprintf("SELECT * FROM (\n%s\n) AS stl_archive_result LIMIT %d", body, e.opts.MaxRows+1), nil
+	return fmt.Sprintf("SELECT * FROM (%s\n) AS stl_archive_result LIMIT %d", body, e.opts.MaxRows+1), nil
 }
 
 // run prepares and executes one statement on conn. Prepare refuses more than one statement and

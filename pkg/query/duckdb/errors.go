@@ -23,7 +23,7 @@ type RefusedError struct {
 	Reason string
 }
 
-func (e *RefusedError) Error() string { return "query refused: " + e.Reason }
+func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 
 // Is makes errors.Is(err, ErrRefused) true.
 func (e *RefusedError) Is(target error) bool { return target == ErrRefused }

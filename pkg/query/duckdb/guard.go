@@ -281,7 +281,7 @@ func isWordByte(c byte) bool {
 }
 
 // skipQuoted returns the index after the quoted token starting at i; a doubled quote escapes
-// itself, and in E'' strings a backslash escapes the next byte.
+// itself, and in E-strings (E'…') a backslash escapes the next byte.
 func skipQuoted(s string, i int, q byte, backslash bool) int {
 	for i++; i < len(s); i++ {
 		switch {
