@@ -192,7 +192,11 @@ func (e *Engine) limited(text string) (string, error) {
 	}
 	// The query starts on the wrapper's first line so that DuckDB's "LINE n" in error messages
 	// points at the user's line; the newline before ")" ends a trailing line comment.
-	body := text[spans[0].start:spans[0].end]
+	start := spans[0].start
+	if !strings.Contains(text[:start], ";") {
+		start = 0 // keep leading comments and blank lines: they count in line numbers
+	}
+	body := text[start:spans[0].end]
 	return fmt.Sprintf("SELECT * FROM (%s\n) AS stl_archive_result LIMIT %d", body, e.opts.MaxRows+1), nil
 }
 
