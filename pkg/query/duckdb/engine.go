@@ -222,6 +222,9 @@ func (e *Engine) run(ctx context.Context, conn *sql.Conn, statement string) (*Re
 		if kind != duckdb.STATEMENT_TYPE_SELECT {
 			return refused("statement type %d is not SELECT", kind)
 		}
+		if n := stmt.NumInput(); n > 0 {
+			return fmt.Errorf("%w: the query has %d parameter placeholders ($1, ?); write values into it", ErrInvalid, n)
+		}
 		rows, err := stmt.QueryContext(ctx, nil)
 		if err != nil {
 			return err

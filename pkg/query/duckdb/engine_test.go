@@ -220,6 +220,7 @@ func TestTimeLimitInterruptsRunningQuery(t *testing.T) {
 	if elapsed > limit+5*time.Second {
 		t.Fatalf("query stopped only after %s", elapsed)
 	}
+	t.Logf("limit %s, stopped after %s", limit, elapsed)
 	// The connection is usable again.
 	if n := scalarInt(t, e, "SELECT 1"); n != 1 {
 		t.Fatal("engine unusable after a timeout")
@@ -246,6 +247,8 @@ func TestInvalidQueriesAreTheUsersFault(t *testing.T) {
 		"SELECT 'x'::INTEGER",
 		"",
 		"-- only a comment",
+		"SELECT $1",
+		"SELECT 2147483647::INTEGER + 1",
 	} {
 		_, err := e.Query(context.Background(), q)
 		if !errors.Is(err, ErrInvalid) || errors.Is(err, ErrRefused) {

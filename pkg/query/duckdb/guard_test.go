@@ -218,10 +218,10 @@ func TestLockdownHoldsOnEveryConnectionWithoutTheGuard(t *testing.T) {
 	var settings string
 	if err := e.db.QueryRow(`SELECT string_agg(name || '=' || value, ' ' ORDER BY name) FROM duckdb_settings() WHERE name IN
 		('enable_external_access', 'lock_configuration', 'autoload_known_extensions', 'autoinstall_known_extensions',
-		 'allow_community_extensions', 'allow_unsigned_extensions', 'temp_directory')`).Scan(&settings); err != nil {
+		 'allow_community_extensions', 'allow_unsigned_extensions', 'allow_persistent_secrets', 'temp_directory')`).Scan(&settings); err != nil {
 		t.Fatal(err)
 	}
-	want := "allow_community_extensions=false allow_unsigned_extensions=false autoinstall_known_extensions=false autoload_known_extensions=false enable_external_access=false lock_configuration=true temp_directory="
+	want := "allow_community_extensions=false allow_persistent_secrets=false allow_unsigned_extensions=false autoinstall_known_extensions=false autoload_known_extensions=false enable_external_access=false lock_configuration=true temp_directory="
 	if settings != want {
 		t.Errorf("settings %q", settings)
 	}
