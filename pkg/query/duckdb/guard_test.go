@@ -30,7 +30,9 @@ func TestHostileQueriesAreRefusedAndWriteNothing(t *testing.T) {
 	watched := []string{a.root, other, cwd}
 	before := snapshots(t, watched)
 
-	r := func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "ROOT", a.root), "OTHER", other) }
+	r := func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(s, "ROOT", a.root), "OTHER", other)
+	}
 	for _, tc := range []struct {
 		query string
 		says  string // the refusal names what was refused
