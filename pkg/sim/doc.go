@@ -27,11 +27,13 @@
 // are cut by characters (PostgreSQL's character(n) counts characters, not bytes), so a chunk
 // never splits a character.
 //
-// Reassembly rule (Reassemble): take every chunk but the last as all its 200 characters, blanks
-// included, and the last one with its trailing blanks removed. Right-trimming every chunk is
-// wrong: chunks may end in real blanks, and some chunks are nothing but blanks. The result
-// equals the statement text with its trailing blanks removed; blanks at the very end of a
-// statement cannot be told from char(200) padding and are lost in STL itself. sim_statement keeps
+// Reassembly rule (Reassemble): join all chunks in sequence order exactly as stored, each with
+// its 200 characters, blanks included, then remove the blanks at the end of the whole.
+// Right-trimming every chunk is wrong: chunks may end in real blanks, and some chunks are
+// nothing but blanks. Trimming only the last chunk is wrong too when a statement's final blanks
+// start in the chunk before. The result equals the statement text with its trailing blanks
+// removed; blanks at the very end of a statement cannot be told from char(200) padding and are
+// lost in STL itself. sim_statement keeps
 // them, so a reader that wants the exact text of such a statement can only compare against
 // rtrim(text) or cut the padded concatenation at char_length(text). Beware that PostgreSQL's
 // cast of character(n) to text (and so string_agg over it) drops the trailing blanks of every

@@ -37,7 +37,8 @@ func plan(r *rand.Rand, sh shape, missing []string) []planNode {
 	switch sh.kind {
 	case "delete", "update":
 		add(0, fmt.Sprintf("XN Seq Scan on %s  %s rows=%d width=6)", sh.tables[0], cost(0, float64(rows(sh.tables[0]))*0.01), rows(sh.tables[0])), sh.filter)
-		return withMissing(nodes, add, missing)
+		addMissing(add, missing)
+		return nodes
 	}
 	total := float64(rows(sh.tables[0]))
 	if sh.limit > 0 {
@@ -54,7 +55,8 @@ func plan(r *rand.Rand, sh shape, missing []string) []planNode {
 		cur = add(cur, fmt.Sprintf("XN HashAggregate  %s rows=%d width=40)", cost(total*0.01, total*0.015), int64(total)/100+1), "")
 	}
 	joinTree(r, cur, sh, sh.tables, add, rows, cost)
-	return withMissing(nodes, add, missing)
+	addMissing(add, missing)
+	return nodes
 }
 
 func joinTree(r *rand.Rand, parent int32, sh shape, ts []string, add func(int32, string, string) int32, rows func(string) int64, cost func(float64, float64) string) {
@@ -84,13 +86,13 @@ func joinTree(r *rand.Rand, parent int32, sh shape, ts []string, add func(int32,
 	add(inner, fmt.Sprintf("XN Seq Scan on %s  %s rows=%d width=%d)", last, cost(0, float64(n)*0.01), n, tableByName(last).width), "")
 }
 
-func withMissing(nodes []planNode, add func(int32, string, string) int32, missing []string) []planNode {
+// addMissing appends the notice Redshift adds to plans over tables without statistics.
+func addMissing(add func(int32, string, string) int32, missing []string) {
 	if len(missing) == 0 {
-		return nodes
+		return
 	}
 	add(0, "----- Tables missing statistics: "+strings.Join(missing, ", ")+" -----", "")
 	add(0, "----- Update statistics by running the ANALYZE command on these tables -----", "")
-	return nodes
 }
 
 // alertKind is an event of stl_alert_event_log: its name (the part before the colon) and the

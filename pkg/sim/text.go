@@ -94,17 +94,10 @@ func truncate(s string, n int) string {
 }
 
 // Reassemble joins the text chunks of one statement, ordered by sequence, as read from STL
-// (character(200), blank-padded). Every chunk but the last is taken whole: its trailing blanks
-// are part of the statement. Only the last chunk's trailing blanks are padding and are removed,
-// so the result is the logged statement without the blanks it may have ended with.
+// (character(200), blank-padded), and removes the blanks at the end of the whole. Every chunk but
+// the last is full, so its trailing blanks are part of the statement and must not be trimmed
+// chunk by chunk. The result is the logged statement without the blanks it may have ended with:
+// those cannot be told from padding.
 func Reassemble(chunks []string) string {
-	if len(chunks) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	for _, c := range chunks[:len(chunks)-1] {
-		b.WriteString(c)
-	}
-	b.WriteString(strings.TrimRight(chunks[len(chunks)-1], " "))
-	return b.String()
+	return strings.TrimRight(strings.Join(chunks, ""), " ")
 }
