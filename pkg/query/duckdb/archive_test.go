@@ -15,12 +15,12 @@ import (
 // archive builds a small archive in a temporary directory with DuckDB itself, through its own
 // connection that has none of the engine's restrictions.
 type archive struct {
-	t    *testing.T
+	t    testing.TB
 	root string
 	db   *sql.DB
 }
 
-func newArchive(t *testing.T) *archive {
+func newArchive(t testing.TB) *archive {
 	t.Helper()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {

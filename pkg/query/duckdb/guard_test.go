@@ -227,6 +227,14 @@ func TestLockdownHoldsOnEveryConnectionWithoutTheGuard(t *testing.T) {
 	if settings != want {
 		t.Errorf("settings %q", settings)
 	}
+	// Every lockdown setting is one of the database, not of a connection.
+	var local int
+	if err := e.db.QueryRow(`SELECT count(*) FROM duckdb_settings() WHERE scope <> 'GLOBAL' AND name IN
+		('enable_external_access', 'allowed_directories', 'lock_configuration', 'autoload_known_extensions',
+		 'autoinstall_known_extensions', 'allow_community_extensions', 'allow_unsigned_extensions',
+		 'allow_persistent_secrets', 'temp_directory')`).Scan(&local); err != nil || local != 0 {
+		t.Errorf("%d lockdown settings are not global (%v)", local, err)
+	}
 }
 
 // Without a temp directory a query that outgrows the memory limit fails instead of spilling
