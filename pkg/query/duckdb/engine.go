@@ -213,7 +213,11 @@ func (e *Engine) run(ctx context.Context, conn *sql.Conn, statement string) (*Re
 		if err != nil {
 			return err
 		}
-		stmt := prepared.(*duckdb.Stmt)
+		stmt, ok := prepared.(*duckdb.Stmt)
+		if !ok {
+			prepared.Close()
+			return fmt.Errorf("unexpected driver statement %T", prepared)
+		}
 		defer stmt.Close()
 		kind, err := stmt.StatementType()
 		if err != nil {

@@ -302,7 +302,19 @@ func TestConcurrentQueriesAllSucceed(t *testing.T) {
 	a.write("stl_query", "c1", day1, queryRows(1, 100, day1))
 	e := open(t, a.root, Options{})
 	var wg sync.WaitGroup
-	errs := make(chan error, 32)
+	errs := make(chan error, 64)
+	// Meanwhile the exporter adds partitions and a new table: views change under the readers.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for d := range 5 {
+			a.write("stl_wlm_query", "c1", day1.AddDate(0, 0, d), "SELECT 1::INTEGER AS query")
+			a.write("custom_orders", "c1", day1.AddDate(0, 0, d), "SELECT 1::INTEGER AS id")
+			if _, err := e.Query(context.Background(), "SELECT count(*) FROM stl_wlm_query"); err != nil {
+				errs <- err
+			}
+		}
+	}()
 	for g := 0; g < 16; g++ {
 		wg.Add(1)
 		go func() {
