@@ -198,9 +198,15 @@ func describeStatements(spans []span) string {
 		}
 		return fmt.Sprintf("%d statements in one query (%s); send exactly one SELECT or WITH query", len(spans), strings.Join(heads, ", "))
 	}
-	head := "this"
-	if len(spans) == 1 && spans[0].head != "" {
+	head := ""
+	if len(spans) == 1 {
 		head = spans[0].head
+	}
+	switch head {
+	case "", "SELECT", "WITH", "FROM", "VALUES", "TABLE":
+		// A query that DuckDB turns into more than one statement, such as PIVOT without an IN
+		// list (it first creates an ENUM type of the pivot values).
+		return "the query needs more than one statement to run (a PIVOT without IN list?); write it as one plain SELECT"
 	}
 	return fmt.Sprintf("%s statements are not allowed; only SELECT or WITH queries are", head)
 }

@@ -101,6 +101,7 @@ func TestHostileQueriesAreRefusedAndWriteNothing(t *testing.T) {
 		{"BEGIN TRANSACTION", "BEGIN"},
 		{"CHECKPOINT", "CHECKPOINT"},
 		{"VACUUM", "VACUUM"},
+		{"SELECT * FROM (PIVOT stl_query ON database USING count(*))", "PIVOT without IN list"},
 	} {
 		_, err := e.Query(context.Background(), tc.query)
 		var re *RefusedError
@@ -147,6 +148,8 @@ func TestHarmlessQueryShapesAreAllowed(t *testing.T) {
 		"/* leading comment */ SELECT count(*) FROM stl_query -- trailing comment",
 		"SELECT $$dollar ; quoted$$ AS s",
 		"SELECT E'it\\'s; fine' AS s",
+		"FROM stl_query PIVOT (count(*) FOR database IN ('dev'))",
+		"UNPIVOT stl_query ON query INTO NAME k VALUE v",
 	} {
 		if _, err := e.Query(context.Background(), q); err != nil {
 			t.Errorf("%s: %v", q, err)
