@@ -57,7 +57,7 @@ func WithRowGroupRows(n int) Option {
 }
 
 // Writer writes batches of one result as a Parquet file. It holds one row group of encoded
-// pages in memory (a few MiB for 128k STL rows) and nothing of the batches it was given.
+// pages in memory (about 10 MiB for 128k stl_scan rows) and nothing of the batches it was given.
 type Writer struct {
 	pw           *parquet.Writer
 	cols         []source.Column

@@ -356,3 +356,20 @@ func TestWriterRefusesDuplicateColumnNames(t *testing.T) {
 		t.Fatal("no error for a duplicate column")
 	}
 }
+
+func TestWriterRefusesMismatchedBatchesAndWritesAfterClose(t *testing.T) {
+	cols := []source.Column{{Name: "a", Kind: source.KindInt32}}
+	w, err := parquetfile.NewWriter(&bytes.Buffer{}, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(&source.Batch{Len: 0, Cols: make([]source.Vector, 2)}); err == nil {
+		t.Error("no error for a batch with two columns")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(&source.Batch{Cols: make([]source.Vector, 1)}); err == nil {
+		t.Error("no error for a write after close")
+	}
+}

@@ -299,7 +299,7 @@ func TestStreamStopsAtTheFirstCallbackError(t *testing.T) {
 	conn := connect(t)
 	stop := errors.New("disk full")
 	calls := 0
-	_, err := source.Stream(context.Background(), conn, "SELECT g FROM generate_series(1, 1000000) g", nil,
+	_, err := source.Stream(context.Background(), conn, "SELECT generate_series(1, 1000000) AS g", nil,
 		source.Options{BatchRows: 100}, func([]source.Column) error { return nil },
 		func(*source.Batch) error { calls++; return stop })
 	if !errors.Is(err, stop) {
@@ -346,5 +346,33 @@ func TestBufferedReadsStreamTheSameRowsAndKeepTheConnUsable(t *testing.T) {
 	var one int
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("conn after streaming: %v %d", err, one)
+	}
+}
+
+func TestStreamReturnsStartErrorWithoutReadingRows(t *testing.T) {
+	conn := connect(t)
+	refuse := errors.New("no writer for this schema")
+	calls := 0
+	_, err := source.Stream(context.Background(), conn, "SELECT g FROM generate_series(1, 10) g", nil, source.Options{},
+		func([]source.Column) error { return refuse },
+		func(*source.Batch) error { calls++; return nil })
+	if !errors.Is(err, refuse) || calls != 0 {
+		t.Fatalf("got %v after %d batches, want the start error and none", err, calls)
+	}
+	var one int
+	if err := conn.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil {
+		t.Fatalf("conn unusable after a refused start: %v", err)
+	}
+}
+
+func TestStreamStopsWhenTheContextIsCancelled(t *testing.T) {
+	conn := connect(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := source.Stream(ctx, conn, "SELECT generate_series(1, 100000000) AS g", nil, source.Options{BatchRows: 100},
+		func([]source.Column) error { return nil },
+		func(*source.Batch) error { cancel(); return nil })
+	if err == nil {
+		t.Fatal("no error after cancelling")
 	}
 }
