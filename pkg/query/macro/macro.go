@@ -333,12 +333,40 @@ func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// skipInert returns the index after a string literal, quoted identifier or comment starting at
-// i, or i itself when none starts there.
+// skipInert returns the index after a string literal (plain, E'…' or dollar-quoted), quoted
+// identifier or comment starting at i, or i itself when none starts there.
 func skipInert(s string, i int) int {
 	switch {
 	case s[i] == '\'' || s[i] == '"':
 		return skipQuoted(s, i)
+	case (s[i] == 'E' || s[i] == 'e') && i+1 < len(s) && s[i+1] == '\'' && (i == 0 || !isWordByte(s[i-1])):
+		for k := i + 2; k < len(s); k++ {
+			switch s[k] {
+			case '\\':
+				k++
+			case '\'':
+				if k+1 < len(s) && s[k+1] == '\'' {
+					k++
+					continue
+				}
+				return k + 1
+			}
+		}
+		return len(s)
+	case s[i] == '$' && !strings.HasPrefix(s[i:], "$__"):
+		// $tag$…$tag$; a lone $ (as in $1) is just a character.
+		j := i + 1
+		for j < len(s) && isWordByte(s[j]) {
+			j++
+		}
+		if j < len(s) && s[j] == '$' && (j == i+1 || !(s[i+1] >= '0' && s[i+1] <= '9')) {
+			tag := s[i : j+1]
+			if k := strings.Index(s[j+1:], tag); k >= 0 {
+				return j + 1 + k + len(tag)
+			}
+			return len(s)
+		}
+		return i
 	case strings.HasPrefix(s[i:], "--"):
 		if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
 			return i + j + 1

@@ -39,6 +39,7 @@ var goldenCases = []struct {
 	{"interval variables", "SELECT '$__interval' AS quoted, $__interval AS iv, $__interval_ms AS ms", nil},
 	{"sub-second interval variable", "SELECT $__interval AS iv", func(e Env) Env { e.Interval = 1500 * time.Millisecond; return e }},
 	{"macros in strings and comments stay", "SELECT '$__timeFilter(x)', \"$__nope\" -- $__unknown(\n/* $__unknown */ FROM stl_query", nil},
+	{"macros in escaped and dollar-quoted strings stay", "SELECT E'it\\'s $__nope', $$ $__nope $$, $q$ $__nope $q$, $1 WHERE $__clusterFilter", nil},
 	{"dashboard query", `SELECT $__timeGroup(q.endtime, '1h') AS time, q.cluster, count(*) AS queries
 FROM stl_query q
 WHERE $__dayFilter(q.day) AND $__timeFilter(q.endtime) AND $__clusterFilter(q.cluster)
