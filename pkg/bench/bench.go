@@ -20,6 +20,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/source"
 )
 
 // ExportOptions configure ExportVsFloor. URL is required.
@@ -89,7 +91,14 @@ func ExportVsFloor(ctx context.Context, out io.Writer, opts ExportOptions) (Resu
 		opts.Command = []string{exe}
 	}
 
-	conn, err := pgx.Connect(ctx, opts.URL)
+	cfg, err := pgx.ParseConfig(opts.URL)
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: connect: %w", err)
+	}
+	// The floor reads through the same read buffer as the export, so that the ratio compares
+	// the work after the wire, not two ways of reading it.
+	source.BufferReads(cfg, 0)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return Result{}, fmt.Errorf("bench: connect: %w", err)
 	}
