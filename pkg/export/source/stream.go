@@ -27,9 +27,12 @@ const (
 )
 
 // Stream runs one query and hands its rows to each, batch by batch. start is called once with
-// the result's columns before the first batch, even when there are no rows. The same Batch is
-// refilled for every call of each: it and everything it points to are only valid until each
-// returns. Memory is bounded by one batch, whatever the size of the result.
+// the result's columns before the first batch, even when there are no rows.
+//
+// Two batches are refilled in turn: a batch and everything it points to are only valid until
+// the call of each that received it returns. each runs on a goroutine of its own, one call at a
+// time and in row order, while Stream decodes the next batch; its last call has returned when
+// Stream returns. Memory is bounded by the two batches, whatever the size of the result.
 //
 // Values are read in binary format and decoded in place, without boxing. Types this package
 // does not decode (see Kind) are read in text format and become text columns. NaN and infinite
@@ -37,10 +40,10 @@ const (
 // none of them, and the archive has no faithful way to keep them.
 //
 // The statement is prepared on conn under its own SQL text, so later calls with the same SQL
-// skip the describe round trip. If Stream fails after the query started (including when start
-// or each return an error), it cancels the query rather than reading the rest of the result;
-// conn may then be closed and must be checked with IsClosed before reuse. It returns the number
-// of rows passed to each.
+// skip the describe round trip. If Stream fails after the query started (including when each
+// returns an error), it cancels the query rather than reading the rest of the result; conn may
+// then be closed and must be checked with IsClosed before reuse. It returns the number of rows
+// each accepted.
 func Stream(ctx context.Context, conn *pgx.Conn, sql string, args []any, opts Options,
 	start func([]Column) error, each func(*Batch) error) (int64, error) {
 	sd, err := conn.Prepare(ctx, sql, sql)
@@ -88,20 +91,52 @@ func Stream(ctx context.Context, conn *pgx.Conn, sql string, args []any, opts Op
 	if maxBytes <= 0 {
 		maxBytes = defaultBatchBytes
 	}
-	batch := &Batch{Cols: make([]Vector, len(cols))}
-	var total int64
-	emit := func() error {
-		if batch.Len == 0 {
-			return nil
-		}
-		if err := each(batch); err != nil {
-			return err
-		}
-		total += int64(batch.Len)
-		batch.reset()
-		return nil
-	}
 
+	// Two batches circulate between this goroutine, which reads and decodes, and a consumer
+	// goroutine that runs each: on two cores the server, the decoding and the encoding of the
+	// previous batch then overlap instead of taking turns.
+	free := make(chan *Batch, 2)
+	full := make(chan *Batch)
+	for range 2 {
+		free <- &Batch{Cols: make([]Vector, len(cols))}
+	}
+	var (
+		passed  int64 // rows each accepted; the consumer's until done is closed
+		eachErr error
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for b := range full {
+			if eachErr == nil {
+				if eachErr = each(b); eachErr != nil {
+					cancel() // stop the server instead of decoding rows nobody wants
+				} else {
+					passed += int64(b.Len)
+				}
+			}
+			b.reset()
+			free <- b
+		}
+	}()
+
+	readErr := decodeRows(rows, cols, free, full, maxRows, maxBytes)
+	close(full)
+	<-done
+	switch {
+	case eachErr != nil:
+		return passed, eachErr
+	case readErr != nil:
+		return passed, readErr
+	}
+	return passed, nil
+}
+
+// decodeRows decodes every row of rows into batches taken from free and hands each batch to
+// full once it holds maxRows rows or maxBytes bytes of raw values, and the last one at the end.
+func decodeRows(rows pgx.Rows, cols []Column, free <-chan *Batch, full chan<- *Batch, maxRows, maxBytes int) error {
+	batch := <-free
+	var read int64
 	size := 0
 	for rows.Next() {
 		for i, raw := range rows.RawValues() {
@@ -113,23 +148,23 @@ func Stream(ctx context.Context, conn *pgx.Conn, sql string, args []any, opts Op
 			}
 			v.Null = append(v.Null, false)
 			if err := appendValue(v, c, raw); err != nil {
-				return total, fmt.Errorf("source: column %q, row %d: %w", c.Name, total+int64(batch.Len)+1, err)
+				return fmt.Errorf("source: column %q, row %d: %w", c.Name, read+1, err)
 			}
 			size += len(raw)
 		}
 		batch.Len++
+		read++
 		if batch.Len >= maxRows || size >= maxBytes {
-			if err := emit(); err != nil {
-				return total, err
-			}
+			full <- batch
+			batch = <-free
 			size = 0
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return total, fmt.Errorf("source: read rows: %w", err)
+		return fmt.Errorf("source: read rows: %w", err)
 	}
-	if err := emit(); err != nil {
-		return total, err
+	if batch.Len > 0 {
+		full <- batch
 	}
-	return total, nil
+	return nil
 }
