@@ -53,9 +53,10 @@
 // row whose time is in an earlier step's range can still come. An stl_query row arrives together
 // with its stl_querytext and stl_explain rows and its sim_statement row; stl_scan, stl_wlm_query
 // and stl_alert_event_log rows arrive by their own times, so the scans of a long query appear
-// minutes before its stl_query row, as they finish. Run steps up to the database's getdate(), so
-// a row becomes visible at most MaxLateness plus one tick (plus the step's own duration) after
-// its time: an exporter whose lag is larger than that never misses a row.
+// minutes before its stl_query row, as they finish. Run steps up to the database's getdate()
+// (whole seconds), so a row becomes visible at most MaxLateness + one tick + one second + the
+// step's own duration after its time: an exporter whose lag is larger than that never misses a
+// row.
 //
 // Activity is generated per second of start time from Seed, so the same seed gives the same rows
 // (query ids, xids and texts included) whatever the step sizes, as long as the steps are

@@ -41,7 +41,8 @@ type Options struct {
 	// statements) carry it as their label, imitating the exporter's own reads.
 	QueryGroup string
 	OwnShare   float64
-	// Slices is the number of slices that scan each table (stl_scan rows per table read).
+	// Slices is the number of slices that scan each table (stl_scan rows per table read);
+	// zero means 4.
 	Slices int
 	// Seed makes the activity reproducible.
 	Seed uint64
@@ -245,9 +246,10 @@ func (w *Workload) backfillStep() time.Duration {
 	return min(max(d, time.Minute), 6*time.Hour)
 }
 
-// Backfill writes the history of (from, to] in steps, each in its own transaction. It makes
-// the rows of the next step while the database takes the current one. After an error the
-// Workload restarts its timeline on the next step, from what the tables hold.
+// Backfill writes the history of (from, to] in steps, each in its own transaction, then
+// ANALYZEs the tables. It makes the rows of the next step while the database takes the current
+// one. After an error the Workload restarts its timeline on the next step, from what the tables
+// hold. Rows that arrive after to stay pending for the next Step or Run.
 func (w *Workload) Backfill(ctx context.Context, conn *pgx.Conn, from, to time.Time) (Stats, error) {
 	var total Stats
 	f := micros(from)
