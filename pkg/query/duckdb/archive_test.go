@@ -37,8 +37,14 @@ func (a *archive) write(table, cluster string, lo time.Time, query string) strin
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		a.t.Fatal(err)
 	}
-	if _, err := a.db.Exec(fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", query, quoteString(path))); err != nil {
+	// Like the exporter: write under a temporary name, then rename into place, so that a reader
+	// never meets a half-written object.
+	tmp := path + ".tmp"
+	if _, err := a.db.Exec(fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet)", query, quoteString(tmp))); err != nil {
 		a.t.Fatalf("write %s: %v", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		a.t.Fatal(err)
 	}
 	return path
 }

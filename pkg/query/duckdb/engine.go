@@ -86,15 +86,20 @@ func Open(ctx context.Context, root string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("open engine: %w", err)
 	}
 	db := sql.OpenDB(connector)
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
+	// One more than the queries: the catalog keeps a connection for its DDL.
+	db.SetMaxOpenConns(maxConns + 1)
+	db.SetMaxIdleConns(maxConns + 1)
 	e := &Engine{opts: opts, db: db, views: &catalog{root: root}}
 	if err := e.lockDown(ctx, root); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open engine: %w", err)
 	}
-	if err := e.views.refresh(ctx, db, true); err != nil {
+	if e.views.ddl, err = db.Conn(ctx); err != nil {
 		db.Close()
+		return nil, fmt.Errorf("open engine: %w", err)
+	}
+	if err := e.views.refresh(ctx, true); err != nil {
+		e.Close()
 		return nil, fmt.Errorf("open engine: %w", err)
 	}
 	return e, nil
@@ -124,6 +129,9 @@ func canonicalRoot(root string) (string, error) {
 
 // Close releases the engine. Queries running on it fail.
 func (e *Engine) Close() error {
+	if e.views.ddl != nil {
+		e.views.ddl.Close()
+	}
 	if err := e.db.Close(); err != nil {
 		return fmt.Errorf("close engine: %w", err)
 	}
@@ -145,20 +153,22 @@ func (e *Engine) Query(ctx context.Context, text string) (*Result, error) {
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("query: %w", ctx.Err())
 	}
-	return nil, fmt.Errorf("query: %w", classify(err))
+	return nil, fmt.Errorf("query: %w", classify(err, e.views.root))
 }
 
 func (e *Engine) query(ctx context.Context, text string) (*Result, error) {
-	if err := e.views.refresh(ctx, e.db, false); err != nil {
+	if err := e.views.refresh(ctx, false); err != nil {
 		return nil, err
 	}
+	// Take the view set before the connection: a query never holds a connection while it waits
+	// for the catalog.
+	views := e.views.snapshot()
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connection: %w", err)
 	}
 	defer conn.Close()
 
-	views := e.views.names()
 	if err := check(ctx, conn, text, views); err != nil {
 		return nil, err
 	}
@@ -174,7 +184,7 @@ func (e *Engine) query(ctx context.Context, text string) (*Result, error) {
 	if err != nil && isNoFiles(err) {
 		// A table's files went away (retention, or a test tidying up): rebuild the views from
 		// what is there now and try once more.
-		if rerr := e.views.refresh(ctx, e.db, true); rerr != nil {
+		if rerr := e.views.refresh(ctx, true); rerr != nil {
 			return nil, errors.Join(err, rerr)
 		}
 		res, err = e.run(ctx, conn, wrapped)
@@ -245,12 +255,17 @@ func (e *Engine) run(ctx context.Context, conn *sql.Conn, statement string) (*Re
 }
 
 // classify sorts DuckDB's errors by whose fault they are.
-func classify(err error) error {
+func classify(err error, root string) error {
 	if errors.Is(err, ErrRefused) || errors.Is(err, ErrInvalid) {
 		return err
 	}
 	var de *duckdb.Error
 	if !errors.As(err, &de) {
+		return err
+	}
+	if strings.Contains(de.Msg, root+string(filepath.Separator)) {
+		// About an object of the archive (a corrupt file, say): the archive's fault, whatever
+		// DuckDB's error type.
 		return err
 	}
 	switch de.Type {
@@ -274,7 +289,7 @@ func isNoFiles(err error) bool {
 
 // Tables lists the views and their columns, for editor completion.
 func (e *Engine) Tables(ctx context.Context) ([]TableInfo, error) {
-	if err := e.views.refresh(ctx, e.db, false); err != nil {
+	if err := e.views.refresh(ctx, false); err != nil {
 		return nil, fmt.Errorf("tables: %w", err)
 	}
 	rows, err := e.db.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM duckdb_columns()

@@ -96,7 +96,7 @@ func TestDayFilterPrunesPartitions(t *testing.T) {
 		a.write("stl_query", "c1", d, queryRows(1, 1, d))
 	}
 	e := open(t, a.root, Options{})
-	if err := e.views.refresh(context.Background(), e.db, false); err != nil {
+	if err := e.views.refresh(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	var plan, kind string
@@ -347,4 +347,39 @@ func deref[T any](ps []*T) []any {
 		}
 	}
 	return out
+}
+
+// A corrupt object breaks its own table, loudly, and no other.
+func TestCorruptObjectBreaksOnlyItsTable(t *testing.T) {
+	a := newArchive(t)
+	a.write("stl_query", "c1", day1, queryRows(1, 2, day1))
+	e := open(t, a.root, Options{})
+	good := a.write("stl_scan", "c1", day1, "SELECT 1::INTEGER AS query")
+	bad := filepath.Join(filepath.Dir(good), "20261101T230000.000000_20261102T000000.000000.parquet")
+	if err := os.WriteFile(bad, []byte("not parquet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalarInt(t, e, "SELECT count(*) FROM stl_query"); n != 2 {
+		t.Fatalf("stl_query: %d", n)
+	}
+	_, err := e.Query(context.Background(), "SELECT count(*) FROM stl_scan")
+	if err == nil || errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), filepath.Base(bad)) {
+		t.Fatalf("want an archive error naming the object, got %v", err)
+	}
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
+	if n := scalarInt(t, e, "SELECT count(*) FROM stl_scan"); n != 1 {
+		t.Fatalf("stl_scan after repair: %d", n)
+	}
+
+	// The same in a table whose view already reads files: DuckDB fails the query, and the error
+	// is not blamed on the query.
+	if err := os.WriteFile(bad, []byte("not parquet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Query(context.Background(), "SELECT count(*) FROM stl_scan")
+	if err == nil || errors.Is(err, ErrRefused) || errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), filepath.Base(bad)) {
+		t.Fatalf("want an archive error naming the object, got %v", err)
+	}
 }

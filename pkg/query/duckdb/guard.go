@@ -43,7 +43,7 @@ type parsed struct {
 }
 
 // check refuses anything but one SELECT (or WITH … SELECT) that reads only the given views.
-func check(ctx context.Context, conn *sql.Conn, text string, views map[string]bool) error {
+func check(ctx context.Context, conn *sql.Conn, text string, views viewSet) error {
 	var out string
 	if err := conn.QueryRowContext(ctx, "SELECT json_serialize_sql($1::VARCHAR)::VARCHAR", text).Scan(&out); err != nil {
 		return fmt.Errorf("parse query: %w", err)
@@ -152,10 +152,10 @@ func (w *walk) addCTE(name string) {
 	w.ctes[strings.ToLower(name)] = true
 }
 
-func (w *walk) verdict(views map[string]bool) error {
+func (w *walk) verdict(views viewSet) error {
 	for _, fn := range w.tableFns {
 		if !tableFunctions[strings.ToLower(fn)] {
-			return refused("table function %s is not allowed: the archive is read through its views only (%s)", fn, viewList(views))
+			return refused("table function %s is not allowed: the archive is read through its views only (%s)", fn, viewList(views.usable))
 		}
 	}
 	for _, fn := range w.functions {
@@ -164,7 +164,7 @@ func (w *walk) verdict(views map[string]bool) error {
 		}
 	}
 	if len(w.show) > 0 {
-		return refused("SHOW %s is not allowed; the views are: %s", w.show[0], viewList(views))
+		return refused("SHOW %s is not allowed; the views are: %s", w.show[0], viewList(views.usable))
 	}
 	for _, t := range w.tables {
 		name := strings.ToLower(t.name)
@@ -172,10 +172,14 @@ func (w *walk) verdict(views map[string]bool) error {
 		if t.catalog == "" && t.schema == "" && w.ctes[name] {
 			continue
 		}
-		if local && views[name] {
+		if local && views.usable[name] {
 			continue
 		}
-		return refused("%q is not an archive table; the views are: %s", t.String(), viewList(views))
+		if why, ok := views.broken[name]; local && ok {
+			// The archive's fault, not the query's.
+			return fmt.Errorf("table %s cannot be read: %s", name, why)
+		}
+		return refused("%q is not an archive table; the views are: %s", t.String(), viewList(views.usable))
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
@@ -26,12 +28,22 @@ const (
 	filesView
 )
 
-// catalog keeps the views in step with the archive folders. Its lock also serialises the DDL.
+// catalog keeps the views in step with the archive folders. Its lock serialises the DDL, which
+// runs on a connection of its own: were it to take one from the pool, it could wait for queries
+// that wait for the lock.
 type catalog struct {
 	root string
+	ddl  *sql.Conn
 
-	mu    sync.Mutex
-	kinds map[string]viewKind
+	mu     sync.Mutex
+	kinds  map[string]viewKind
+	broken map[string]string // table → why its view could not be built
+}
+
+// viewSet is what a query may read: the usable views, and the tables whose view is broken.
+type viewSet struct {
+	usable map[string]bool
+	broken map[string]string
 }
 
 // fileGlob matches the Parquet objects of one table. Object names start with the window's
@@ -41,27 +53,32 @@ func (c *catalog) fileGlob(table string) string {
 	return filepath.Join(c.root, table, "cluster=*", "day=*", "[0-9]*.parquet")
 }
 
-// names returns the views that exist now.
-func (c *catalog) names() map[string]bool {
+func (c *catalog) snapshot() viewSet {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]bool, len(c.kinds))
+	vs := viewSet{usable: map[string]bool{}, broken: map[string]string{}}
 	for name, k := range c.kinds {
-		if k != noView {
-			out[name] = true
+		if k != noView && c.broken[name] == "" {
+			vs.usable[name] = true
 		}
 	}
-	return out
+	for name, why := range c.broken {
+		vs.broken[name] = why
+	}
+	return vs
 }
 
 // refresh creates, replaces or drops views whose kind changed since the last call. It reads the
 // root folder once and globs only tables that had no files; a table that had files keeps its
-// view (its glob sees new files at every query) unless full is set.
-func (c *catalog) refresh(ctx context.Context, db *sql.DB, full bool) error {
+// view (its glob sees new files at every query) unless full is set. A view that cannot be built
+// (a corrupt object, say) marks its table broken, and is tried again at the next refresh; the
+// other tables stay usable.
+func (c *catalog) refresh(ctx context.Context, full bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.kinds == nil {
 		c.kinds = map[string]viewKind{}
+		c.broken = map[string]string{}
 	}
 	present := map[string]bool{}
 	entries, err := os.ReadDir(c.root)
@@ -84,8 +101,8 @@ func (c *catalog) refresh(ctx context.Context, db *sql.DB, full bool) error {
 		candidates[t.Name] = true
 	}
 	for name := range candidates {
-		have := c.kinds[name]
-		if have == filesView && present[name] && !full {
+		have, broken := c.kinds[name], c.broken[name] != ""
+		if have == filesView && present[name] && !full && !broken {
 			continue
 		}
 		want := noView
@@ -97,18 +114,23 @@ func (c *catalog) refresh(ctx context.Context, db *sql.DB, full bool) error {
 		if _, stl := tables.Lookup(name); stl && want == noView {
 			want = emptyView
 		}
-		if want == have {
+		if want == have && !broken {
 			continue
 		}
-		if err := c.apply(ctx, db, name, want); err != nil {
-			return err
+		if err := c.apply(ctx, name, want); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			c.broken[name] = err.Error()
+			continue
 		}
 		c.kinds[name] = want
+		delete(c.broken, name)
 	}
 	return nil
 }
 
-func (c *catalog) apply(ctx context.Context, db *sql.DB, name string, kind viewKind) error {
+func (c *catalog) apply(ctx context.Context, name string, kind viewKind) error {
 	var ddl string
 	switch kind {
 	case noView:
@@ -120,8 +142,8 @@ func (c *catalog) apply(ctx context.Context, db *sql.DB, name string, kind viewK
 		ddl = fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM read_parquet(%s, hive_partitioning = true, union_by_name = true, hive_types = {'cluster': 'VARCHAR', 'day': 'DATE'})",
 			quoteIdent(name), quoteString(c.fileGlob(name)))
 	}
-	if _, err := db.ExecContext(ctx, ddl); err != nil {
-		return fmt.Errorf("view %s: %w", name, err)
+	if _, err := c.ddl.ExecContext(ctx, ddl); err != nil {
+		return fmt.Errorf("view %s: %s", name, firstLine(err))
 	}
 	return nil
 }
@@ -172,3 +194,17 @@ func duckType(redshift string) string {
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// firstLine is DuckDB's message without the statement excerpt it appends, which here would only
+// repeat the view's DDL.
+func firstLine(err error) string {
+	msg := err.Error()
+	var de *duckdb.Error
+	if errors.As(err, &de) {
+		msg = de.Msg
+	}
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
