@@ -538,3 +538,60 @@ func TestRunWritesUntilCancelled(t *testing.T) {
 		t.Errorf("%d queries end in the future", n)
 	}
 }
+
+func TestFailedStepWritesNothingAndCanBeRetried(t *testing.T) {
+	ctx := context.Background()
+	o := busy(13)
+	o.Rate = 5
+	clean := cluster(t)
+	stepThrough(t, clean, workload(t, o), epoch, 2*time.Minute, time.Minute)
+
+	conn := cluster(t)
+	w := workload(t, o)
+	stepThrough(t, conn, w, epoch, time.Minute, time.Minute)
+	before := count(t, conn, "SELECT count(*) FROM stl_query")
+	if _, err := conn.Exec(ctx, "ALTER TABLE stl_scan RENAME TO stl_scan_away"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Step(ctx, conn, epoch.Add(time.Minute), epoch.Add(2*time.Minute)); err == nil {
+		t.Fatal("step without stl_scan succeeded")
+	}
+	if after := count(t, conn, "SELECT count(*) FROM stl_query"); after != before {
+		t.Errorf("failed step left %d stl_query rows behind", after-before)
+	}
+	if _, err := conn.Exec(ctx, "ALTER TABLE stl_scan_away RENAME TO stl_scan"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Step(ctx, conn, epoch.Add(time.Minute), epoch.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	a, b := digest(t, clean), digest(t, conn)
+	for _, name := range tableNames {
+		if a[name] != b[name] {
+			t.Errorf("%s differs from a run without the failure", name)
+		}
+	}
+}
+
+func TestNewWorkloadRejectsBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Options)
+	}{
+		{"negative rate", func(o *Options) { o.Rate = -1 }},
+		{"share above one", func(o *Options) { o.LateShare = 1.5 }},
+		{"negative lateness", func(o *Options) { o.MaxLateness = -time.Second }},
+		{"own queries without a query group", func(o *Options) { o.QueryGroup = "" }},
+		{"too many slices", func(o *Options) { o.Slices = 5000 }},
+	}
+	if _, err := NewWorkload(DefaultOptions()); err != nil {
+		t.Fatalf("default options rejected: %v", err)
+	}
+	for _, tt := range tests {
+		o := DefaultOptions()
+		tt.edit(&o)
+		if _, err := NewWorkload(o); err == nil {
+			t.Errorf("%s accepted", tt.name)
+		}
+	}
+}
