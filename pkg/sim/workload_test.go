@@ -595,3 +595,64 @@ func TestNewWorkloadRejectsBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// An exporter that reads each window once it is MaxLateness behind the simulated clock must see
+// every row of it: nothing may arrive in a window after that.
+func TestWindowsMaxLatenessBehindAreFinal(t *testing.T) {
+	conn := cluster(t)
+	ctx := context.Background()
+	o := busy(17)
+	o.Rate, o.LateShare, o.MaxLateness = 10, 0.3, 15*time.Second
+	w := workload(t, o)
+	type window struct {
+		lo, hi time.Time
+		rows   map[string]int64
+	}
+	readWindow := func(lo, hi time.Time) map[string]int64 {
+		out := map[string]int64{}
+		for _, tb := range tables.STL() {
+			var parent *tables.Table
+			if tb.Parent != "" {
+				p, _ := tables.Lookup(tb.Parent)
+				parent = &p
+			}
+			sql, err := tb.WindowSQL(parent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[tb.Name] = count(t, conn, "SELECT count(*) FROM ("+sql+") x", lo, hi, o.QueryGroup)
+		}
+		return out
+	}
+	var windows []window
+	watermark := epoch
+	size := 4 * time.Second
+	for i, at := 0, epoch; at.Before(epoch.Add(2 * time.Minute)); i, at = i+1, at.Add(size) {
+		if _, err := w.Step(ctx, conn, at, at.Add(size)); err != nil {
+			t.Fatal(err)
+		}
+		if i%8 == 0 { // keep the planner's statistics current, as autovacuum would
+			if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hi := at.Add(size).Add(-o.MaxLateness)
+		if hi.After(watermark) {
+			windows = append(windows, window{watermark, hi, readWindow(watermark, hi)})
+			watermark = hi
+		}
+	}
+	var seen int64
+	for _, win := range windows {
+		now := readWindow(win.lo, win.hi)
+		for name, n := range now {
+			if n != win.rows[name] {
+				t.Errorf("%s in (%v, %v]: %d rows when read, %d at the end", name, win.lo, win.hi, win.rows[name], n)
+			}
+			seen += n
+		}
+	}
+	if seen == 0 {
+		t.Fatal("the windows held no rows")
+	}
+}
