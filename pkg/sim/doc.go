@@ -18,6 +18,10 @@
 //   - sim_statement_xid(tablename, xid, pid, starttime, text): the same for the statements of
 //     stl_ddltext and stl_utilitytext, keyed as those tables are.
 //
+// All these tables are UNLOGGED, and their wide character(n) columns use lz4 where the server
+// has it: a simulation needs no crash safety, and the write-ahead log and pglz roughly doubled
+// the cost of a backfill. A crashed PostgreSQL comes back with them empty.
+//
 // # Statement text
 //
 // Text is logged the way Redshift logs it: a newline becomes the two characters \n and a
