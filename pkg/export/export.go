@@ -304,3 +304,15 @@ type nopLogger struct{}
 func (nopLogger) Info(string, ...any)  {}
 func (nopLogger) Warn(string, ...any)  {}
 func (nopLogger) Error(string, ...any) {}
+
+// QueryCount is the number of statements the exporter has sent to its clusters' kept
+// connections (their lifetime counts; a reconnect starts a new count).
+func (e *Exporter) QueryCount() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var n int64
+	for _, c := range e.conns {
+		n += c.Queries()
+	}
+	return n
+}

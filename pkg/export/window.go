@@ -26,13 +26,16 @@ func (e *Exporter) exportTable(ctx context.Context, conn *redshift.Conn, t table
 		parent = &p
 	}
 	cluster := conn.Cluster()
+	// The target is fixed for the whole call: the table is caught up once it reaches it, even
+	// while the source's clock moves on.
+	target := conn.Now().Add(-e.cfg.Lag)
 	for {
 		p, err := e.store.Get(ctx, cluster, t.Name)
 		if err != nil {
 			res.Err = fmt.Errorf("export %s on %s: %w", t.Name, cluster, err)
 			return res
 		}
-		w, redo, ok, err := e.nextWindow(ctx, conn, &p, t, parent)
+		w, redo, ok, err := e.nextWindow(ctx, conn, &p, t, parent, target)
 		if err == nil && ok {
 			var n int64
 			n, err = e.exportWindow(ctx, conn, &p, t, parent, w, redo)
@@ -54,13 +57,12 @@ func (e *Exporter) exportTable(ctx context.Context, conn *redshift.Conn, t table
 }
 
 // nextWindow chooses the window to export: the pending one if a previous attempt did not
-// finish (redo), else (watermark, min(now − lag, end of the watermark's day)]. ok is false when
-// the table is caught up.
-func (e *Exporter) nextWindow(ctx context.Context, conn *redshift.Conn, p *state.Progress, t tables.Table, parent *tables.Table) (w state.Window, redo, ok bool, err error) {
+// finish (redo), else (watermark, min(target, end of the watermark's day)], where target is
+// now − lag on the source. ok is false when the table is caught up.
+func (e *Exporter) nextWindow(ctx context.Context, conn *redshift.Conn, p *state.Progress, t tables.Table, parent *tables.Table, target time.Time) (w state.Window, redo, ok bool, err error) {
 	if p.Pending != nil {
 		return *p.Pending, true, true, nil
 	}
-	target := conn.Now().Add(-e.cfg.Lag)
 	lo := p.Watermark
 	switch {
 	case lo.IsZero():

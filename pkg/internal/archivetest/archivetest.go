@@ -32,7 +32,7 @@ const sep = "\x1f"
 type Rows struct {
 	Count int64
 	Sum   uint64
-	// Sample keeps rows for messages, up to a few thousand.
+	// Sample keeps rows (up to a million) to show what differs.
 	Sample map[string]int
 }
 
@@ -44,7 +44,7 @@ func (r *Rows) add(row string) {
 	if r.Sample == nil {
 		r.Sample = map[string]int{}
 	}
-	if len(r.Sample) < 5000 {
+	if len(r.Sample) < 1<<20 {
 		r.Sample[row]++
 	}
 }
