@@ -314,13 +314,15 @@ func (w *Workload) scansAndAlerts(r *rand.Rand, q queryFacts, sh shape, missing 
 		if sh.filter != "" && k == 0 {
 			selectivity = math.Pow(10, -4*r.Float64())
 		}
+		// Zone maps let short queries read a sliver of a big table; only long ones read it all.
+		readShare := min(1, float64(exec)/float64(30*second)*(0.5+r.Float64()))
 		deleted := 0.02 * r.Float64()
 		if r.IntN(50) == 0 {
 			deleted = 0.3 + 0.5*r.Float64()
 		}
 		var total, preUser int64
 		for s := range nslices {
-			perSlice := max(1, t.rows/int64(nslices))
+			perSlice := max(1, int64(float64(t.rows/int64(nslices))*readShare))
 			if sh.kind == "own" {
 				perSlice = 1 + r.Int64N(20000)
 			}
