@@ -60,6 +60,10 @@ type Export struct {
 	QueryGroup string
 	// Timeout bounds one (cluster, table) export. Default 10m.
 	Timeout time.Duration
+	// Lease is how long a cluster stays reserved to one exporter without renewal: the time
+	// after which another exporter (a Grafana replica, the CLI) takes over a crashed one's
+	// clusters. Renewed every third of it while a cycle runs. Default 2m.
+	Lease time.Duration
 }
 
 // Query holds the limits of the query side.

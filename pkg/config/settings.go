@@ -15,6 +15,7 @@ const (
 	DefaultLag         = time.Minute
 	DefaultConcurrency = 4
 	DefaultTimeout     = 10 * time.Minute
+	DefaultLease       = 2 * time.Minute
 	DefaultQueryGroup  = "stlarchive"
 
 	DefaultEngine       = "duckdb"
@@ -69,6 +70,7 @@ func Defaults() Config {
 			Tables:      tables.Names(),
 			QueryGroup:  DefaultQueryGroup,
 			Timeout:     DefaultTimeout,
+			Lease:       DefaultLease,
 		},
 		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows},
 	}
@@ -103,6 +105,7 @@ func decode(root *object) Config {
 	}
 	ex.integer("concurrency", &cfg.Export.Concurrency)
 	ex.duration("timeout", &cfg.Export.Timeout)
+	ex.duration("lease", &cfg.Export.Lease)
 	ex.stringList("tables", &cfg.Export.Tables)
 	ex.str("queryGroup", &cfg.Export.QueryGroup)
 	ex.done()

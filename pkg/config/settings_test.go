@@ -37,7 +37,7 @@ func TestFullExampleDecodesToExpectedStruct(t *testing.T) {
 		Export: Export{
 			Enabled: true, Interval: 5 * time.Minute, Lag: time.Minute, Jitter: 30 * time.Second,
 			Concurrency: 4, Tables: []string{"stl_query", "stl_scan"}, QueryGroup: "stlarchive",
-			Timeout: 10 * time.Minute,
+			Timeout: 10 * time.Minute, Lease: 2 * time.Minute,
 		},
 		Query: Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000},
 		Clusters: []Cluster{{
@@ -69,7 +69,7 @@ func TestOmittedFieldsTakeTheirDefaults(t *testing.T) {
 		State:   State{Path: "archive/.state/export.db"},
 		Export: Export{
 			Enabled: true, Interval: 5 * time.Minute, Lag: time.Minute, Jitter: 30 * time.Second,
-			Concurrency: 4, Tables: tables.Names(), QueryGroup: "stlarchive", Timeout: 10 * time.Minute,
+			Concurrency: 4, Tables: tables.Names(), QueryGroup: "stlarchive", Timeout: 10 * time.Minute, Lease: 2 * time.Minute,
 		},
 		Query:    Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000},
 		Clusters: []Cluster{{Name: "c1", Host: "localhost", Port: 5439, Database: "dev", User: "u", SSLMode: "verify-full"}},

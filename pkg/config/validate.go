@@ -66,6 +66,9 @@ func validateExport(probs *problems, ex *Export) {
 	if ex.Timeout <= 0 {
 		probs.add(path+"timeout", "must be positive, got %s", ex.Timeout)
 	}
+	if ex.Lease < time.Second {
+		probs.add(path+"lease", "must be at least 1s, got %s", ex.Lease)
+	}
 	seen := make(map[string]int, len(ex.Tables))
 	for i, t := range ex.Tables {
 		field := fmt.Sprintf("%stables[%d]", path, i)

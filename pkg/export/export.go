@@ -44,8 +44,6 @@ type Logger interface {
 type Options struct {
 	// Owner identifies this exporter in leases; default host name and process id.
 	Owner string
-	// LeaseTTL is how long a cluster's lease lasts without renewal. Default 2m.
-	LeaseTTL time.Duration
 	// Hook, when set, is called at each protocol step. The CLI uses it to let tests crash the
 	// process at a chosen step.
 	Hook func(step Step, cluster, table string)
@@ -72,9 +70,6 @@ type Exporter struct {
 
 // New makes an exporter for a validated configuration.
 func New(cfg config.Config, store state.Store, archive storage.Archive, opts Options) (*Exporter, error) {
-	if opts.LeaseTTL == 0 {
-		opts.LeaseTTL = 2 * time.Minute
-	}
 	if opts.Owner == "" {
 		opts.Owner = defaultOwner()
 	}
@@ -227,7 +222,7 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 		res.Err = fmt.Errorf("export: no cluster named %s", name)
 		return res
 	}
-	got, lease, err := e.store.Acquire(ctx, name, e.opts.Owner, e.opts.LeaseTTL)
+	got, lease, err := e.store.Acquire(ctx, name, e.opts.Owner, e.leaseTTL())
 	if err != nil {
 		res.Err = fmt.Errorf("cluster %s: take lease: %w", name, err)
 		return res
@@ -278,14 +273,14 @@ func (e *Exporter) keepLease(ctx context.Context, cancel context.CancelCauseFunc
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(e.opts.LeaseTTL / 3)
+		t := time.NewTicker(e.leaseTTL() / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				got, lease, err := e.store.Acquire(ctx, cluster, e.opts.Owner, e.opts.LeaseTTL)
+				got, lease, err := e.store.Acquire(ctx, cluster, e.opts.Owner, e.leaseTTL())
 				if err == nil && !got {
 					err = fmt.Errorf("lease taken by %s", lease.Owner)
 				}
@@ -304,6 +299,13 @@ type nopLogger struct{}
 func (nopLogger) Info(string, ...any)  {}
 func (nopLogger) Warn(string, ...any)  {}
 func (nopLogger) Error(string, ...any) {}
+
+func (e *Exporter) leaseTTL() time.Duration {
+	if e.cfg.Lease <= 0 {
+		return config.DefaultLease
+	}
+	return e.cfg.Lease
+}
 
 // QueryCount is the number of statements the exporter has sent to its clusters' kept
 // connections (their lifetime counts; a reconnect starts a new count).

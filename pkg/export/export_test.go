@@ -24,14 +24,14 @@ func TestRepeatedCyclesArchiveEverySourceRowOnce(t *testing.T) {
 	a := newSimCluster(t, "east", 2)
 	b := newSimCluster(t, "west", 2)
 	root := t.TempDir()
-	cfg := testConfig(t, root, a.cfg, b.cfg)
+	cfg := testConfig(t, root, a.Cfg, b.Cfg)
 	e := openExporter(t, cfg, export.Options{})
 
 	start := time.Now()
-	a.history(t, time.Hour)
-	b.history(t, time.Hour)
+	a.History(t, time.Hour)
+	b.History(t, time.Hour)
 	t.Logf("history written in %v", time.Since(start))
-	stopA, stopB := a.run(t), b.run(t)
+	stopA, stopB := a.Run(t), b.Run(t)
 	for range 5 {
 		start = time.Now()
 		mustCycle(t, e)
@@ -40,8 +40,8 @@ func TestRepeatedCyclesArchiveEverySourceRowOnce(t *testing.T) {
 	}
 	stopA()
 	stopB()
-	waitPastLag(t, a, a.sourceNow(t))
-	waitPastLag(t, b, b.sourceNow(t))
+	waitPastLag(t, a, a.SourceNow(t))
+	waitPastLag(t, b, b.SourceNow(t))
 	mustCycle(t, e)
 	for _, c := range []*simCluster{a, b} {
 		assertArchiveEqualsSource(t, root, e.Store(), c)
@@ -51,12 +51,12 @@ func TestRepeatedCyclesArchiveEverySourceRowOnce(t *testing.T) {
 func TestOwnQueriesAreLeftOut(t *testing.T) {
 	c := newSimCluster(t, "own", 3)
 	root := t.TempDir()
-	e := openExporter(t, testConfig(t, root, c.cfg), export.Options{})
-	last := c.history(t, time.Hour)
+	e := openExporter(t, testConfig(t, root, c.Cfg), export.Options{})
+	last := c.History(t, time.Hour)
 	waitPastLag(t, c, last)
 	mustCycle(t, e)
 	var own int
-	if err := c.conn.QueryRow(context.Background(), "SELECT count(*) FROM stl_query WHERE label = $1", queryGroup).Scan(&own); err != nil {
+	if err := c.Conn.QueryRow(context.Background(), "SELECT count(*) FROM stl_query WHERE label = $1", queryGroup).Scan(&own); err != nil {
 		t.Fatal(err)
 	}
 	if own == 0 {
@@ -79,7 +79,7 @@ func TestOwnQueriesAreLeftOut(t *testing.T) {
 func TestEmptyWindowsAdvanceTheWatermark(t *testing.T) {
 	c := newSimCluster(t, "quiet", 0)
 	root := t.TempDir()
-	e := openExporter(t, testConfig(t, root, c.cfg), export.Options{})
+	e := openExporter(t, testConfig(t, root, c.Cfg), export.Options{})
 	ctx := context.Background()
 	mustCycle(t, e)
 	first, err := e.Store().Get(ctx, "quiet", "stl_query")
@@ -111,14 +111,14 @@ func TestEmptyWindowsAdvanceTheWatermark(t *testing.T) {
 func TestLateRowInsideTheLagIsExported(t *testing.T) {
 	c := newSimCluster(t, "late", 0)
 	root := t.TempDir()
-	e := openExporter(t, testConfig(t, root, c.cfg), export.Options{})
+	e := openExporter(t, testConfig(t, root, c.Cfg), export.Options{})
 	ctx := context.Background()
 	mustCycle(t, e)
 	p, _ := e.Store().Get(ctx, "late", "stl_query")
 	// A query that ended just after the watermark but reaches STL only now, after the cycle:
 	// its end time is already in the past, inside the lag.
 	end := p.Watermark.Add(500 * time.Millisecond)
-	if _, err := c.conn.Exec(ctx, `INSERT INTO stl_query (userid, query, label, xid, pid, database, querytxt, starttime, endtime, aborted, insert_pristine, concurrency_scaling_status)
+	if _, err := c.Conn.Exec(ctx, `INSERT INTO stl_query (userid, query, label, xid, pid, database, querytxt, starttime, endtime, aborted, insert_pristine, concurrency_scaling_status)
 		VALUES (100, 4242, 'default', 1, 1, 'dev', 'select 1', $1, $2, 0, 0, 0)`, end.Add(-time.Second), end); err != nil {
 		t.Fatal(err)
 	}
@@ -135,13 +135,13 @@ func TestLateRowInsideTheLagIsExported(t *testing.T) {
 
 func TestBadClusterFailsAloneAndNamesItselfWithoutSecrets(t *testing.T) {
 	good := newSimCluster(t, "good", 2)
-	good.history(t, 30*time.Minute)
-	badPort := good.cfg
+	good.History(t, 30*time.Minute)
+	badPort := good.Cfg
 	badPort.Name, badPort.Port = "badport", 1
-	badPassword := good.cfg
+	badPassword := good.Cfg
 	badPassword.Name, badPassword.Password = "badpassword", "hunter2-very-secret"
 	root := t.TempDir()
-	e := openExporter(t, testConfig(t, root, badPort, good.cfg, badPassword), export.Options{})
+	e := openExporter(t, testConfig(t, root, badPort, good.Cfg, badPassword), export.Options{})
 	res := e.Cycle(context.Background())
 	byName := map[string]export.Result{}
 	for _, r := range res {
@@ -191,10 +191,10 @@ func TestBadClusterFailsAloneAndNamesItselfWithoutSecrets(t *testing.T) {
 func TestGapIsRecordedWithItsBounds(t *testing.T) {
 	c := newSimCluster(t, "gappy", 2)
 	root := t.TempDir()
-	cfg := testConfig(t, root, c.cfg)
+	cfg := testConfig(t, root, c.Cfg)
 	e := openExporter(t, cfg, export.Options{})
 	ctx := context.Background()
-	last := c.history(t, 20*time.Minute)
+	last := c.History(t, 20*time.Minute)
 	waitPastLag(t, c, last)
 	mustCycle(t, e)
 	before, _ := e.Store().Get(ctx, "gappy", "stl_query")
@@ -202,13 +202,13 @@ func TestGapIsRecordedWithItsBounds(t *testing.T) {
 	// The exporter is down while the cluster keeps working and STL retention deletes
 	// history the exporter never saw.
 	time.Sleep(4 * time.Second)
-	last = c.step(t, last)
+	last = c.Step(t, last)
 	cutoff := before.Watermark.Add(2 * time.Second)
-	if _, err := sim.DeleteOlderThan(ctx, c.conn, cutoff); err != nil {
+	if _, err := sim.DeleteOlderThan(ctx, c.Conn, cutoff); err != nil {
 		t.Fatal(err)
 	}
 	var oldest time.Time
-	if err := c.conn.QueryRow(ctx, "SELECT min(endtime) FROM stl_query").Scan(&oldest); err != nil {
+	if err := c.Conn.QueryRow(ctx, "SELECT min(endtime) FROM stl_query").Scan(&oldest); err != nil {
 		t.Fatalf("no rows left after retention: %v", err)
 	}
 	mustCycle(t, e)
@@ -267,7 +267,7 @@ func TestTwoExportersOnOneStateNeverWriteTheSameWindow(t *testing.T) {
 	a := newSimCluster(t, "shared-a", 2)
 	b := newSimCluster(t, "shared-b", 2)
 	root := t.TempDir()
-	cfg := testConfig(t, root, a.cfg, b.cfg)
+	cfg := testConfig(t, root, a.Cfg, b.Cfg)
 	arch := &countingArchive{Archive: storage.Local{Root: root}, commits: map[string]int{}}
 	var exps []*export.Exporter
 	for i := range 2 {
@@ -282,9 +282,9 @@ func TestTwoExportersOnOneStateNeverWriteTheSameWindow(t *testing.T) {
 		t.Cleanup(e.Close)
 		exps = append(exps, e)
 	}
-	a.history(t, time.Hour)
-	b.history(t, time.Hour)
-	stopA, stopB := a.run(t), b.run(t)
+	a.History(t, time.Hour)
+	b.History(t, time.Hour)
+	stopA, stopB := a.Run(t), b.Run(t)
 	var skipped atomic.Int64
 	for range 5 {
 		var wg sync.WaitGroup
@@ -306,8 +306,8 @@ func TestTwoExportersOnOneStateNeverWriteTheSameWindow(t *testing.T) {
 	}
 	stopA()
 	stopB()
-	waitPastLag(t, a, a.sourceNow(t))
-	waitPastLag(t, b, b.sourceNow(t))
+	waitPastLag(t, a, a.SourceNow(t))
+	waitPastLag(t, b, b.SourceNow(t))
 	mustCycle(t, exps[0])
 	for key, n := range arch.commits {
 		if n != 1 {
@@ -328,7 +328,7 @@ func TestIdleCycleAsksOneQueryPerClusterAndTable(t *testing.T) {
 	var sims []*simCluster
 	for i := range 20 {
 		c := newSimCluster(t, "idle-"+string(rune('a'+i)), 0)
-		clusters = append(clusters, c.cfg)
+		clusters = append(clusters, c.Cfg)
 		sims = append(sims, c)
 	}
 	root := t.TempDir()
