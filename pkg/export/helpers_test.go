@@ -20,7 +20,9 @@ const queryGroup = simtest.QueryGroup
 
 type simCluster = simtest.Cluster
 
-func newSimCluster(t *testing.T, name string, rate float64) *simCluster { return simtest.New(t, name, rate) }
+func newSimCluster(t *testing.T, name string, rate float64) *simCluster {
+	return simtest.New(t, name, rate)
+}
 
 func testConfig(t *testing.T, root string, clusters ...config.Cluster) config.Config {
 	return config.Config{
