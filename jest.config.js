@@ -9,6 +9,9 @@ const swcTransform = base.transform['^.+\\.(t|j)sx?$'];
 module.exports = {
   // Jest configuration provided by Grafana scaffolding
   ...base,
+  // Component tests render the real @grafana/ui; on a CPU shared with builds they can take far
+  // longer than Jest's 5 s default, and a timeout is not what these tests assert.
+  testTimeout: 60000,
   moduleNameMapper: {
     ...base.moduleNameMapper,
     // Monaco needs a browser layout engine that jsdom lacks; Grafana provides it at runtime.

@@ -18,10 +18,17 @@ describe('DataSource.applyTemplateVariables', () => {
   it.each<[string, string[], string[]]>([
     ['a multi-value variable becomes one entry per value', ['$cluster'], ['prod-east', 'prod-west']],
     ['the braced form expands the same way', ['${cluster}'], ['prod-east', 'prod-west']],
-    ['plain names and variables mix, duplicates dropped', ['prod-east', '$cluster', '$one'], ['prod-east', 'prod-west', 'dev_1']],
+    [
+      'plain names and variables mix, duplicates dropped',
+      ['prod-east', '$cluster', '$one'],
+      ['prod-east', 'prod-west', 'dev_1'],
+    ],
     ['an empty list stays empty (all clusters)', [], []],
   ])('%s', (_name, clusters, want) => {
-    const out = ds.applyTemplateVariables({ refId: 'A', queryType: 'diagnostics', preset: 'query_volume', clusters }, {});
+    const out = ds.applyTemplateVariables(
+      { refId: 'A', queryType: 'diagnostics', preset: 'query_volume', clusters },
+      {}
+    );
     expect(out.clusters).toEqual(want);
   });
 
@@ -84,8 +91,12 @@ describe('DataSource defaults and resources', () => {
     const ds = newDataSource();
     await expect(ds.getTables()).rejects.toMatchObject({ status: 404 });
 
-    const backendAfter = fakeBackend({ tables: [{ name: 'stl_query', columns: [{ name: 'query', type: 'INTEGER' }] }] });
-    await expect(ds.getTables()).resolves.toEqual([{ name: 'stl_query', columns: [{ name: 'query', type: 'INTEGER' }] }]);
+    const backendAfter = fakeBackend({
+      tables: [{ name: 'stl_query', columns: [{ name: 'query', type: 'INTEGER' }] }],
+    });
+    await expect(ds.getTables()).resolves.toEqual([
+      { name: 'stl_query', columns: [{ name: 'query', type: 'INTEGER' }] },
+    ]);
     await ds.getTables();
 
     // One failed request, then one successful request that later calls reuse.
@@ -94,7 +105,10 @@ describe('DataSource defaults and resources', () => {
   });
 
   it('asks the backend for clusters and presets by resource route', async () => {
-    fakeBackend({ clusters: ['c1', 'c2'], presets: [{ id: 'query_volume', title: 'Query volume', description: '', format: 'time_series' }] });
+    fakeBackend({
+      clusters: ['c1', 'c2'],
+      presets: [{ id: 'query_volume', title: 'Query volume', description: '', format: 'time_series' }],
+    });
     const ds = newDataSource();
     await expect(ds.getClusters()).resolves.toEqual(['c1', 'c2']);
     await expect(ds.getPresets()).resolves.toEqual([expect.objectContaining({ id: 'query_volume' })]);

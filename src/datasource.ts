@@ -3,15 +3,7 @@ import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
 import { VariableSupport } from './variables';
 import { expandClusters, formatSqlValue } from './templating';
-import {
-  DEFAULT_QUERY,
-  ExportStatus,
-  MacroInfo,
-  PresetInfo,
-  StlArchiveOptions,
-  StlQuery,
-  TableInfo,
-} from './types';
+import { DEFAULT_QUERY, ExportStatus, MacroInfo, PresetInfo, StlArchiveOptions, StlQuery, TableInfo } from './types';
 
 export class DataSource extends DataSourceWithBackend<StlQuery, StlArchiveOptions> {
   // The schema of the archive changes only when the plugin is upgraded, so one fetch per

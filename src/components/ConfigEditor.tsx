@@ -21,16 +21,24 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   return (
     <Stack direction="column" gap={2}>
       <ConfigSection title="Archive" description="Where the Parquet archive and the export progress are kept">
-        <Field label="Archive path" description="Directory of the Parquet archive, partitioned by table, cluster and day">
+        <Field
+          label="Archive path"
+          description="Directory of the Parquet archive, partitioned by table, cluster and day"
+        >
           <Input
             id="stl-archive-path"
             width={60}
             value={archive.path ?? ''}
             placeholder="/var/lib/grafana/stl-archive"
-            onChange={(e) => onOptionsChange(withJsonData(options, 'archive', { ...archive, path: e.currentTarget.value }))}
+            onChange={(e) =>
+              onOptionsChange(withJsonData(options, 'archive', { ...archive, path: e.currentTarget.value }))
+            }
           />
         </Field>
-        <Field label="State path" description="File that remembers where each export stopped; empty keeps it under the archive">
+        <Field
+          label="State path"
+          description="File that remembers where each export stopped; empty keeps it under the archive"
+        >
           <Input
             id="stl-state-path"
             width={60}

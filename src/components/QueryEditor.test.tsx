@@ -1,18 +1,24 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import React from 'react';
 
 import { fakeBackend, fakeTemplateSrv, newDataSource } from '../testing/fakes';
+import { registered } from '../testing/monaco';
 import { StlQuery } from '../types';
 import { QueryEditor } from './QueryEditor';
 
 const PRESETS = [
-  { id: 'query_volume', title: 'Query volume', description: 'Queries finished per interval and cluster', format: 'time_series' },
+  {
+    id: 'query_volume',
+    title: 'Query volume',
+    description: 'Queries finished per interval and cluster',
+    format: 'time_series',
+  },
   { id: 'top_queries', title: 'Top queries', description: 'Longest queries with their full text', format: 'table' },
   { id: 'var_clusters', title: 'Clusters (variable)', description: 'Cluster names', format: 'table' },
 ];
 
-function setup(query: Partial<StlQuery> = {}) {
+async function setup(query: Partial<StlQuery> = {}) {
   const backend = fakeBackend({
     presets: PRESETS,
     clusters: ['prod-east', 'prod-west'],
@@ -24,6 +30,8 @@ function setup(query: Partial<StlQuery> = {}) {
   const onRunQuery = jest.fn();
   const full: StlQuery = { refId: 'A', queryType: 'diagnostics', preset: 'query_volume', ...query };
   render(<QueryEditor datasource={newDataSource()} query={full} onChange={onChange} onRunQuery={onRunQuery} />);
+  // Let the resource requests the editor starts on mount settle before the test acts.
+  await act(async () => {});
   return { onChange, onRunQuery, backend, user: userEvent.setup() };
 }
 
@@ -34,14 +42,14 @@ function openSelect(label: string) {
 
 describe('QueryEditor', () => {
   it('shows the chosen preset with its description from the backend', async () => {
-    setup();
+    await setup();
 
     expect(await screen.findByText('Query volume')).toBeInTheDocument();
     expect(await screen.findByText('Queries finished per interval and cluster')).toBeInTheDocument();
   });
 
   it('emits the new queryType when the user switches to SQL, and runs the query', async () => {
-    const { onChange, onRunQuery, user } = setup();
+    const { onChange, onRunQuery, user } = await setup();
 
     await user.click(screen.getByRole('radio', { name: 'SQL' }));
 
@@ -50,20 +58,20 @@ describe('QueryEditor', () => {
   });
 
   it('emits queryType status when the user switches to export status, which has no options', async () => {
-    const { onChange, user } = setup();
+    const { onChange, user } = await setup();
     await user.click(screen.getByRole('radio', { name: 'Export status' }));
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'status' }));
   });
 
   it('shows no options for export status', async () => {
-    setup({ queryType: 'status' });
+    await setup({ queryType: 'status' });
     expect(screen.getByText(/export watermark, lag, row count and gaps/)).toBeInTheDocument();
     expect(screen.queryByLabelText('Preset')).not.toBeInTheDocument();
     expect(screen.queryByLabelText('Row limit')).not.toBeInTheDocument();
   });
 
   it('sets the default preset when switching back to diagnostics without one', async () => {
-    const { onChange, user } = setup({ queryType: 'sql', preset: undefined, rawSql: 'SELECT 1' });
+    const { onChange, user } = await setup({ queryType: 'sql', preset: undefined, rawSql: 'SELECT 1' });
     await user.click(screen.getByRole('radio', { name: 'Diagnostics' }));
     expect(onChange).toHaveBeenLastCalledWith(
       expect.objectContaining({ queryType: 'diagnostics', preset: 'query_volume', rawSql: 'SELECT 1' })
@@ -71,7 +79,7 @@ describe('QueryEditor', () => {
   });
 
   it('emits the preset the user picks, and offers no variable presets', async () => {
-    const { onChange, onRunQuery, user } = setup();
+    const { onChange, onRunQuery, user } = await setup();
     await screen.findByText('Query volume');
 
     openSelect('Preset');
@@ -84,7 +92,7 @@ describe('QueryEditor', () => {
   });
 
   it('offers the clusters from the backend and the dashboard variables', async () => {
-    const { onChange, user } = setup();
+    const { onChange, user } = await setup();
     await waitFor(() => expect(screen.getByLabelText('Clusters')).toBeEnabled());
 
     openSelect('Clusters');
@@ -97,7 +105,7 @@ describe('QueryEditor', () => {
   });
 
   it('shows the SQL editor and emits the format the user picks', async () => {
-    const { onChange, backend, user } = setup({ queryType: 'sql', rawSql: 'SELECT 1' });
+    const { onChange, backend, user } = await setup({ queryType: 'sql', rawSql: 'SELECT 1' });
 
     expect(await screen.findByTestId('stl-sql-editor')).toBeInTheDocument();
     expect(backend.requested).toContain('macros');
@@ -108,7 +116,7 @@ describe('QueryEditor', () => {
   });
 
   it('emits a positive row limit and clears an invalid one', async () => {
-    const { onChange } = setup();
+    const { onChange } = await setup();
     const limit = screen.getByLabelText('Row limit');
 
     fireEvent.change(limit, { target: { value: '500' } });
@@ -116,5 +124,37 @@ describe('QueryEditor', () => {
 
     fireEvent.change(limit, { target: { value: '-3' } });
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ limit: undefined }));
+  });
+
+  it('updates rawSql and runs the query when the user leaves the SQL editor', async () => {
+    const { onChange, onRunQuery, user } = await setup({ queryType: 'sql', rawSql: '' });
+    const editor = await screen.findByLabelText('Code editor');
+
+    await user.click(editor);
+    await user.paste('SELECT count(*) FROM stl_query WHERE $__timeFilter(endtime)');
+    expect(onRunQuery).not.toHaveBeenCalled();
+    await user.tab();
+
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ rawSql: 'SELECT count(*) FROM stl_query WHERE $__timeFilter(endtime)' })
+    );
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it('completes the archive tables, their columns and the backend macros', async () => {
+    await setup({ queryType: 'sql', rawSql: '' });
+    await screen.findByLabelText('Code editor');
+
+    const ids = [...registered.completionProviders.keys()].filter((id) => id.startsWith('stlarchive-sql-'));
+    const provider = registered.completionProviders.get(ids[ids.length - 1]) as {
+      tables: { resolve: () => Promise<Array<{ name: string }>> };
+      columns: { resolve: (t: { table: string }) => Promise<Array<{ name: string; type: string }>> };
+    };
+    await waitFor(() => expect(provider).toBeDefined());
+
+    await expect(provider.tables.resolve()).resolves.toEqual([expect.objectContaining({ name: 'stl_query' })]);
+    await expect(provider.columns.resolve({ table: 'stl_query' })).resolves.toEqual([
+      { name: 'query', type: 'INTEGER' },
+    ]);
   });
 });

@@ -47,7 +47,11 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) 
         <Text color="secondary">Shows the export watermark, lag, row count and gaps of every cluster and table.</Text>
       )}
       {queryType !== 'status' && (
-        <InlineField label="Row limit" labelWidth={14} tooltip="At most this many rows; the datasource's maximum applies when empty">
+        <InlineField
+          label="Row limit"
+          labelWidth={14}
+          tooltip="At most this many rows; the datasource's maximum applies when empty"
+        >
           <Input
             id="stl-limit"
             type="number"

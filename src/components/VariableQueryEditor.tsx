@@ -46,7 +46,13 @@ export function VariableQueryEditor({ datasource, query, onChange, onRunQuery }:
   return (
     <Stack direction="column" gap={1}>
       <InlineField label="Values of" labelWidth={14}>
-        <Select<Source> inputId="stl-variable-source" options={SOURCES} value={source} onChange={onSourceChange} width={30} />
+        <Select<Source>
+          inputId="stl-variable-source"
+          options={SOURCES}
+          value={source}
+          onChange={onSourceChange}
+          width={30}
+        />
       </InlineField>
       {source === 'sql' ? (
         <RawSqlEditor

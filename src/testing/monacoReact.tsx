@@ -42,7 +42,7 @@ export default function Editor({ value, beforeMount, onMount, wrapperProps }: Ed
   return (
     <div {...wrapperProps}>
       <textarea
-        aria-label="SQL"
+        aria-label="Code editor"
         ref={textarea}
         defaultValue={value}
         onChange={() => contentListeners.current.forEach((listener) => listener())}

@@ -50,7 +50,12 @@ export function CustomQueriesEditor({ value, clusterNames, onChange }: Props) {
                   onChange={(e) => update(index, { name: e.currentTarget.value.trim() })}
                 />
               </Field>
-              <Field label="Time column" description="Orders rows in time" invalid={q.timeColumn === ''} error="Required">
+              <Field
+                label="Time column"
+                description="Orders rows in time"
+                invalid={q.timeColumn === ''}
+                error="Required"
+              >
                 <Input
                   id={id('time-column')}
                   width={20}
@@ -86,7 +91,12 @@ export function CustomQueriesEditor({ value, clusterNames, onChange }: Props) {
                 onClick={() => onChange(value.filter((_, i) => i !== index))}
               />
             </Stack>
-            <Field label="SQL" description="One SELECT, run on each cluster" invalid={q.sql.trim() === ''} error="Required">
+            <Field
+              label="SQL"
+              description="One SELECT, run on each cluster"
+              invalid={q.sql.trim() === ''}
+              error="Required"
+            >
               <TextArea
                 id={id('sql')}
                 rows={4}

@@ -22,9 +22,13 @@ export function DiagnosticsEditor({ datasource, query, onChange, onRunQuery }: P
 
   const options = useMemo(
     () =>
-      (presets.value ?? []).filter(isPanelPreset).map(
-        (p): SelectableValue<string> => ({ label: p.title, value: p.id, description: p.format === 'table' ? 'table' : 'time series' })
-      ),
+      (presets.value ?? [])
+        .filter(isPanelPreset)
+        .map((p): SelectableValue<string> => ({
+          label: p.title,
+          value: p.id,
+          description: p.format === 'table' ? 'table' : 'time series',
+        })),
     [presets.value]
   );
   const selected = presets.value?.find((p) => p.id === query.preset);
