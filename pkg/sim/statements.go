@@ -59,12 +59,14 @@ type shape struct {
 	joinKey string
 }
 
-// statement is one generated SQL statement as issued (real newlines, single backslashes).
+// statement is one generated SQL statement as the client sent it, before STL's escaping.
 type statement struct {
 	text  string
 	shape shape
 }
 
+// joins are the join plan nodes, weighted towards the collocated join a well-designed schema
+// gets most of the time.
 var joins = []string{
 	"Hash Join DS_DIST_NONE", "Hash Join DS_DIST_NONE", "Hash Join DS_DIST_NONE",
 	"Hash Join DS_BCAST_INNER", "Hash Join DS_DIST_INNER", "Hash Join DS_DIST_BOTH",
