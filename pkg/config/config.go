@@ -26,6 +26,8 @@ type Config struct {
 	Query         Query
 	Clusters      []Cluster
 	CustomQueries []CustomQuery
+	// Presets are the operator's own diagnostics, next to the built-in ones.
+	Presets []Preset
 }
 
 // Archive says where the Parquet archive lives.
@@ -104,6 +106,35 @@ type CustomQuery struct {
 	// Clusters limits the query to these clusters; default all.
 	Clusters []string
 }
+
+// Preset is a diagnostic query the datasource offers by id, in the same shape as the built-in
+// presets: SQL per engine dialect and the role of each output column.
+type Preset struct {
+	ID          string
+	Title       string
+	Description string
+	// Format: time_series, table, annotations or variable.
+	Format string
+	// SQL by dialect ("duckdb", "athena"), with macros.
+	SQL map[string]string
+	// Columns name the output columns and their roles: time, timeEnd, value, label, text, tags,
+	// column.
+	Columns []PresetColumn
+}
+
+// PresetColumn is one output column of a preset and what it is for.
+type PresetColumn struct {
+	Name string
+	Role string
+}
+
+// Preset formats and column roles.
+var (
+	PresetFormats = []string{"time_series", "table", "annotations", "variable"}
+	PresetRoles   = []string{"time", "timeEnd", "value", "label", "text", "tags", "column"}
+	// PresetDialects are the keys of Preset.SQL.
+	PresetDialects = []string{"duckdb", "athena"}
+)
 
 // Secret is a string that prints as "***" in every format: fmt with any verb, encoding/json,
 // text encoders (YAML, slog's text handler) and slog values. Only Reveal returns the value.

@@ -138,6 +138,33 @@ func decode(root *object) Config {
 		c.done()
 		cfg.CustomQueries = append(cfg.CustomQueries, cq)
 	}
+
+	for _, p := range root.objects("presets") {
+		var pr Preset
+		p.str("id", &pr.ID)
+		p.str("title", &pr.Title)
+		p.str("description", &pr.Description)
+		p.str("format", &pr.Format)
+		if sql := p.object("sql"); sql != nil {
+			pr.SQL = map[string]string{}
+			for _, d := range PresetDialects {
+				var text string
+				if sql.str(d, &text) {
+					pr.SQL[d] = text
+				}
+			}
+			sql.done()
+		}
+		for _, c := range p.objects("columns") {
+			var col PresetColumn
+			c.str("name", &col.Name)
+			c.str("role", &col.Role)
+			c.done()
+			pr.Columns = append(pr.Columns, col)
+		}
+		p.done()
+		cfg.Presets = append(cfg.Presets, pr)
+	}
 	return cfg
 }
 

@@ -295,6 +295,25 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 			"jsonData.query.timeout", "must be positive"},
 		{"max rows zero", func(m map[string]any) { set(m, "query.maxRows", 0) }, nil,
 			"jsonData.query.maxRows", "must be at least 1, got 0"},
+		{"preset without id", func(m map[string]any) { m["presets"] = []any{slowLoads(map[string]any{"id": nil})} }, nil,
+			"jsonData.presets[0].id", "required"},
+		{"preset id with a dash", func(m map[string]any) { m["presets"] = []any{slowLoads(map[string]any{"id": "slow-loads"})} }, nil,
+			"jsonData.presets[0].id", `got "slow-loads"`},
+		{"duplicate preset", func(m map[string]any) { m["presets"] = []any{slowLoads(nil), slowLoads(nil)} }, nil,
+			"jsonData.presets[1].id", `duplicate of presets[0] "slow_loads"`},
+		{"preset format unknown", func(m map[string]any) { m["presets"] = []any{slowLoads(map[string]any{"format": "graph"})} }, nil,
+			"jsonData.presets[0].format", `got "graph"`},
+		{"preset without sql", func(m map[string]any) { m["presets"] = []any{slowLoads(map[string]any{"sql": map[string]any{}})} }, nil,
+			"jsonData.presets[0].sql", "at least one dialect"},
+		{"preset sql of an unknown dialect", func(m map[string]any) {
+			m["presets"] = []any{slowLoads(map[string]any{"sql": map[string]any{"duckdb": "SELECT 1", "postgres": "SELECT 1"}})}
+		}, nil, "jsonData.presets[0].sql.postgres", "unknown field"},
+		{"preset column role unknown", func(m map[string]any) {
+			m["presets"] = []any{slowLoads(map[string]any{"columns": []any{map[string]any{"name": "time", "role": "x-axis"}}})}
+		}, nil, "jsonData.presets[0].columns[0].role", `got "x-axis"`},
+		{"preset column duplicate", func(m map[string]any) {
+			m["presets"] = []any{slowLoads(map[string]any{"columns": []any{map[string]any{"name": "n", "role": "value"}, map[string]any{"name": "n", "role": "value"}}})}
+		}, nil, "jsonData.presets[0].columns[1].name", `duplicate "n"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -419,6 +438,43 @@ func validSettings() map[string]any {
 
 func cluster(name string) map[string]any {
 	return map[string]any{"name": name, "host": name + ".example.com", "user": "stl_reader"}
+}
+
+func slowLoads(override map[string]any) map[string]any {
+	p := map[string]any{
+		"id": "slow_loads", "title": "Slow loads", "description": "COPY statements over a minute", "format": "table",
+		"sql":     map[string]any{"duckdb": "SELECT cluster, query FROM stl_query WHERE $__timeFilter(endtime) AND querytxt ILIKE 'copy%'"},
+		"columns": []any{map[string]any{"name": "cluster", "role": "label"}, map[string]any{"name": "query", "role": "column"}},
+	}
+	for k, v := range override {
+		if v == nil {
+			delete(p, k)
+			continue
+		}
+		p[k] = v
+	}
+	return p
+}
+
+func TestPresetsDecodeWithTheirSQLAndColumns(t *testing.T) {
+	m := validSettings()
+	m["presets"] = []any{slowLoads(nil)}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := FromSettings(raw, map[string]string{"password.prod-east": secretValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Preset{{
+		ID: "slow_loads", Title: "Slow loads", Description: "COPY statements over a minute", Format: "table",
+		SQL:     map[string]string{"duckdb": "SELECT cluster, query FROM stl_query WHERE $__timeFilter(endtime) AND querytxt ILIKE 'copy%'"},
+		Columns: []PresetColumn{{Name: "cluster", Role: "label"}, {Name: "query", Role: "column"}},
+	}}
+	if !reflect.DeepEqual(cfg.Presets, want) {
+		t.Errorf("presets decoded as\n%#v\nwant\n%#v", cfg.Presets, want)
+	}
 }
 
 func bigOrders(override map[string]any) map[string]any {

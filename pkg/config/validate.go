@@ -31,6 +31,7 @@ func validate(probs *problems, cfg *Config) {
 	validateQuery(probs, &cfg.Query)
 	clusters := validateClusters(probs, cfg)
 	validateCustomQueries(probs, cfg.CustomQueries, clusters)
+	validatePresets(probs, cfg.Presets)
 	if cfg.Export.Enabled && len(cfg.Export.Tables) == 0 && len(cfg.CustomQueries) == 0 {
 		probs.add("jsonData.export.tables", "empty, and there are no customQueries: nothing to export (leave tables out for all STL tables)")
 	}
@@ -232,4 +233,48 @@ func validateCustomQueries(probs *problems, cqs []CustomQuery, clusters map[stri
 // Redshift returns unquoted column names in lower case, so only a lower-case name can match.
 func columnProblem(c string) string {
 	return fmt.Sprintf("must be a lower-case column name of the result (letters, digits, '_'), got %q", c)
+}
+
+// presetIDRe keeps preset ids usable in URLs, query models and alert rules as they are.
+var presetIDRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// validatePresets checks the operator's presets. Whether an id collides with a built-in preset is
+// for the query side to say: the configuration does not know the built-in ones.
+func validatePresets(probs *problems, presets []Preset) {
+	firstAt := make(map[string]int, len(presets))
+	for i, p := range presets {
+		path := fmt.Sprintf("jsonData.presets[%d].", i)
+		switch {
+		case p.ID == "":
+			probs.add(path+"id", "required")
+		case !presetIDRe.MatchString(p.ID):
+			probs.add(path+"id", "must be lower-case letters, digits and '_', starting with a letter, got %q", p.ID)
+		default:
+			if first, dup := firstAt[p.ID]; dup {
+				probs.add(path+"id", "duplicate of presets[%d] %q", first, p.ID)
+			} else {
+				firstAt[p.ID] = i
+			}
+		}
+		if !slices.Contains(PresetFormats, p.Format) {
+			probs.add(path+"format", "must be one of %s, got %q", strings.Join(PresetFormats, ", "), p.Format)
+		}
+		if strings.TrimSpace(p.SQL["duckdb"]) == "" && strings.TrimSpace(p.SQL["athena"]) == "" {
+			probs.add(path+"sql", "needs the SQL of at least one dialect (%s)", strings.Join(PresetDialects, ", "))
+		}
+		seen := make(map[string]bool, len(p.Columns))
+		for j, c := range p.Columns {
+			field := fmt.Sprintf("%scolumns[%d]", path, j)
+			switch {
+			case c.Name == "":
+				probs.add(field+".name", "required")
+			case seen[c.Name]:
+				probs.add(field+".name", "duplicate %q", c.Name)
+			}
+			seen[c.Name] = true
+			if !slices.Contains(PresetRoles, c.Role) {
+				probs.add(field+".role", "must be one of %s, got %q", strings.Join(PresetRoles, ", "), c.Role)
+			}
+		}
+	}
 }

@@ -141,9 +141,18 @@ func (e *Engine) Close() error {
 // Query runs one SELECT (or WITH … SELECT) over the views under the engine's time and row
 // limits. Errors match ErrRefused, ErrInvalid or ErrTimeout when the query is at fault.
 func (e *Engine) Query(ctx context.Context, text string) (*Result, error) {
+	return e.QueryLimit(ctx, text, 0)
+}
+
+// QueryLimit is Query with a row limit of its own for this query (Grafana's SQL row limit of the
+// request, say). It can only lower the engine's limit: zero, negative or larger values keep it.
+func (e *Engine) QueryLimit(ctx context.Context, text string, maxRows int) (*Result, error) {
+	if maxRows <= 0 || maxRows > e.opts.MaxRows {
+		maxRows = e.opts.MaxRows
+	}
 	qctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
-	res, err := e.query(qctx, text)
+	res, err := e.query(qctx, text, maxRows)
 	if err == nil {
 		return res, nil
 	}
@@ -156,7 +165,7 @@ func (e *Engine) Query(ctx context.Context, text string) (*Result, error) {
 	return nil, fmt.Errorf("query: %w", classify(err, e.views.root))
 }
 
-func (e *Engine) query(ctx context.Context, text string) (*Result, error) {
+func (e *Engine) query(ctx context.Context, text string, maxRows int) (*Result, error) {
 	if err := e.views.refresh(ctx, false); err != nil {
 		return nil, err
 	}
@@ -172,7 +181,7 @@ func (e *Engine) query(ctx context.Context, text string) (*Result, error) {
 	if err := check(ctx, conn, text, views); err != nil {
 		return nil, err
 	}
-	wrapped, err := e.limited(text)
+	wrapped, err := limited(text, maxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -180,14 +189,14 @@ func (e *Engine) query(ctx context.Context, text string) (*Result, error) {
 	if err := check(ctx, conn, wrapped, views); err != nil {
 		return nil, err
 	}
-	res, err := e.run(ctx, conn, wrapped)
+	res, err := run(ctx, conn, wrapped, maxRows)
 	if err != nil && isNoFiles(err) {
 		// A table's files went away (retention, or a test tidying up): rebuild the views from
 		// what is there now and try once more.
 		if rerr := e.views.refresh(ctx, true); rerr != nil {
 			return nil, errors.Join(err, rerr)
 		}
-		res, err = e.run(ctx, conn, wrapped)
+		res, err = run(ctx, conn, wrapped, maxRows)
 	}
 	return res, err
 }
@@ -195,7 +204,7 @@ func (e *Engine) query(ctx context.Context, text string) (*Result, error) {
 // limited wraps the query so that DuckDB itself stops after MaxRows+1 rows: its results are
 // materialised before the first row is read, so a limit applied while reading would come too
 // late to bound memory.
-func (e *Engine) limited(text string) (string, error) {
+func limited(text string, maxRows int) (string, error) {
 	spans := splitStatements(text)
 	if len(spans) != 1 {
 		return "", refused("%s", describeStatements(spans))
@@ -207,12 +216,12 @@ func (e *Engine) limited(text string) (string, error) {
 		start = 0 // keep leading comments and blank lines: they count in line numbers
 	}
 	body := text[start:spans[0].end]
-	return fmt.Sprintf("SELECT * FROM (%s\n) AS stl_archive_result LIMIT %d", body, e.opts.MaxRows+1), nil
+	return fmt.Sprintf("SELECT * FROM (%s\n) AS stl_archive_result LIMIT %d", body, maxRows+1), nil
 }
 
 // run prepares and executes one statement on conn. Prepare refuses more than one statement and
 // reports the statement's type as DuckDB classified it, which must be SELECT.
-func (e *Engine) run(ctx context.Context, conn *sql.Conn, statement string) (*Result, error) {
+func run(ctx context.Context, conn *sql.Conn, statement string, maxRows int) (*Result, error) {
 	var res *Result
 	err := conn.Raw(func(dc any) error {
 		c, ok := dc.(*duckdb.Conn)
@@ -244,7 +253,7 @@ func (e *Engine) run(ctx context.Context, conn *sql.Conn, statement string) (*Re
 			return err
 		}
 		defer rows.Close()
-		res, err = collect(rows, e.opts.MaxRows)
+		res, err = collect(rows, maxRows)
 		return err
 	})
 	if err != nil {
