@@ -96,19 +96,26 @@ func Objects(root, table, cluster string) ([]string, error) {
 // in cols (in that order).
 func ReadArchive(root, table, cluster string, cols []string) (Rows, error) {
 	var rows Rows
-	files, err := Objects(root, table, cluster)
-	if err != nil {
-		return rows, err
-	}
-	for _, path := range files {
-		if err := readFile(path, cols, &rows); err != nil {
-			return rows, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	return rows, nil
+	err := Each(root, table, cluster, cols, func(values []string) { rows.add(strings.Join(values, sep)) })
+	return rows, err
 }
 
-func readFile(path string, cols []string, rows *Rows) error {
+// Each calls fn with the canonical values of cols for every archived row of a table and
+// cluster. The slice is reused between calls.
+func Each(root, table, cluster string, cols []string, fn func(values []string)) error {
+	files, err := Objects(root, table, cluster)
+	if err != nil {
+		return err
+	}
+	for _, path := range files {
+		if err := readFile(path, cols, fn); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func readFile(path string, cols []string, fn func([]string)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -145,7 +152,7 @@ func readFile(path string, cols []string, rows *Rows) error {
 				for i, j := range index {
 					parts[i] = canonical(leaves[j], row[j])
 				}
-				rows.add(strings.Join(parts, sep))
+				fn(parts)
 			}
 			if err != nil {
 				break
@@ -160,8 +167,13 @@ func canonical(f parquet.Field, v parquet.Value) string {
 	if v.IsNull() {
 		return Null
 	}
-	if lt := f.Type().LogicalType(); lt != nil && isTimestamp(lt.Value) {
-		return time.UnixMicro(v.Int64()).UTC().Format("2006-01-02 15:04:05.000000")
+	if lt := f.Type().LogicalType(); lt != nil {
+		switch l := lt.Value.(type) {
+		case *format.TimestampType:
+			return time.UnixMicro(v.Int64()).UTC().Format("2006-01-02 15:04:05.000000")
+		case *format.DecimalType:
+			return decimal(v.Int64(), int(l.Scale))
+		}
 	}
 	switch v.Kind() {
 	case parquet.Boolean:
@@ -250,7 +262,19 @@ func hasColumn(t tables.Table, name string) bool {
 	return false
 }
 
-func isTimestamp(v format.LogicalTypeValue) bool {
-	_, ok := v.(*format.TimestampType)
-	return ok
+// decimal formats an unscaled integer with scale digits after the point, as PostgreSQL
+// prints numeric(p, s).
+func decimal(unscaled int64, scale int) string {
+	sign := ""
+	if unscaled < 0 {
+		sign, unscaled = "-", -unscaled
+	}
+	digits := strconv.FormatInt(unscaled, 10)
+	if scale == 0 {
+		return sign + digits
+	}
+	for len(digits) <= scale {
+		digits = "0" + digits
+	}
+	return sign + digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
 }
