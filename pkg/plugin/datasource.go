@@ -24,6 +24,7 @@ type Datasource struct {
 	cfg    config.Config
 	cfgErr error
 	exp    *export.Exporter
+	q      *queries
 	log    log.Logger
 
 	stop context.CancelFunc
@@ -52,6 +53,10 @@ func NewDatasource(ctx context.Context, settings backend.DataSourceInstanceSetti
 		return d, nil
 	}
 	d.exp = exp
+	d.q = openQueries(ctx, d.cfg, exp)
+	if d.q.err != nil {
+		d.log.Warn("query engine unavailable", "error", d.q.err)
+	}
 	if d.cfg.Export.Enabled {
 		runCtx, cancel := context.WithCancel(context.Background())
 		d.stop = cancel
@@ -71,6 +76,7 @@ func (d *Datasource) Dispose() {
 		d.stop()
 	}
 	d.done.Wait()
+	d.q.close()
 	if d.exp != nil {
 		d.exp.Close()
 	}
@@ -122,14 +128,10 @@ func (d *Datasource) CheckHealth(ctx context.Context, req *backend.CheckHealthRe
 	return &backend.CheckHealthResult{Status: status, Message: strings.Join(lines, "\n"), JSONDetails: details}, nil
 }
 
-// QueryData answers queries. The query engine is not part of this version: every query gets a
-// clear error.
+// QueryData answers SQL, diagnostics and export status queries over the archive; each query
+// fails or succeeds on its own.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-	resp := backend.NewQueryDataResponse()
-	for _, q := range req.Queries {
-		resp.Responses[q.RefID] = backend.ErrDataResponse(backend.StatusNotImplemented, "queries over the archive are not implemented yet")
-	}
-	return resp, nil
+	return d.queryData(ctx, req), nil
 }
 
 // CallResource serves the editors' resources.
@@ -137,9 +139,11 @@ func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResource
 	if d.cfgErr != nil {
 		return sendJSON(sender, 400, map[string]string{"error": "invalid settings: " + d.cfgErr.Error()})
 	}
-	switch strings.Trim(req.Path, "/") {
-	case "clusters":
-		return sendJSON(sender, 200, d.exp.Clusters())
+	path := strings.Trim(req.Path, "/")
+	if status, body, ok := d.queryResource(ctx, path); ok {
+		return sendJSON(sender, status, body)
+	}
+	switch path {
 	case "status":
 		st, err := export.Status(ctx, d.exp.Store(), time.Now())
 		if err != nil {
