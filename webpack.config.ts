@@ -2,6 +2,7 @@
 // plugin.json lives at the repository root rather than in src/, so the entry point and the files
 // copied into dist/ are set here instead of being derived from src/**/plugin.json.
 import CopyWebpackPlugin from 'copy-webpack-plugin';
+import path from 'path';
 import type { Configuration } from 'webpack';
 
 import grafanaConfig, { type Env } from './.config/webpack/webpack.config';
@@ -21,8 +22,24 @@ const config = async (env: Env): Promise<Configuration> => {
     ],
   });
 
+  // The persistent cache must also be invalidated when this file or plugin.json changes.
+  const cache =
+    typeof base.cache === 'object' && base.cache.type === 'filesystem'
+      ? {
+          ...base.cache,
+          buildDependencies: {
+            config: [
+              ...(base.cache.buildDependencies?.config ?? []),
+              path.resolve(process.cwd(), 'webpack.config.ts'),
+              path.resolve(process.cwd(), 'plugin.json'),
+            ],
+          },
+        }
+      : base.cache;
+
   return {
     ...base,
+    cache,
     entry: { module: './module.ts' },
     plugins: (base.plugins ?? []).map((plugin) => (plugin instanceof CopyWebpackPlugin ? copy : plugin)),
   };

@@ -69,6 +69,24 @@ export interface CustomQuerySettings {
   clusters?: string[];
 }
 
+export type PresetFormat = 'time_series' | 'table' | 'annotations' | 'variable';
+
+export type PresetColumnRole = 'time' | 'timeEnd' | 'value' | 'label' | 'text' | 'tags' | 'column';
+
+/**
+ * An operator's own diagnostic preset, shaped like the built-in ones. Usually provisioned; the
+ * config editor keeps them as they are.
+ */
+export interface PresetSettings {
+  id: string;
+  title: string;
+  description?: string;
+  format: PresetFormat;
+  /** SQL by engine dialect, with macros. */
+  sql: Partial<Record<'duckdb' | 'athena', string>>;
+  columns?: Array<{ name: string; role: PresetColumnRole }>;
+}
+
 export interface StlArchiveOptions extends DataSourceJsonData {
   archive?: ArchiveSettings;
   state?: StateSettings;
@@ -76,6 +94,7 @@ export interface StlArchiveOptions extends DataSourceJsonData {
   query?: QuerySettings;
   clusters?: ClusterSettings[];
   customQueries?: CustomQuerySettings[];
+  presets?: PresetSettings[];
 }
 
 /** secureJsonData holds one key per cluster: `password.<cluster name>`. */
@@ -123,7 +142,7 @@ export interface PresetInfo {
   id: string;
   title: string;
   description: string;
-  format: QueryFormat;
+  format: PresetFormat;
 }
 
 export interface MacroInfo {

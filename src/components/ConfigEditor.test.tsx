@@ -180,4 +180,21 @@ describe('ConfigEditor', () => {
       },
     ]);
   });
+
+  it('keeps provisioned presets when other settings change', async () => {
+    const presets = [
+      {
+        id: 'slow_copies',
+        title: 'Slow COPY commands',
+        format: 'table' as const,
+        sql: { duckdb: 'SELECT 1' },
+        columns: [{ name: 'n', role: 'value' as const }],
+      },
+    ];
+    const { last, user } = setup(dataSourceSettings({ presets }));
+
+    await enter(user, screen.getByLabelText(/^Archive path/), '/data/stl');
+
+    expect(last().jsonData).toEqual({ presets, archive: { path: '/data/stl' } });
+  });
 });

@@ -15,7 +15,7 @@ const PRESETS = [
     format: 'time_series',
   },
   { id: 'top_queries', title: 'Top queries', description: 'Longest queries with their full text', format: 'table' },
-  { id: 'var_clusters', title: 'Clusters (variable)', description: 'Cluster names', format: 'table' },
+  { id: 'var_clusters', title: 'Clusters (variable)', description: 'Cluster names', format: 'variable' },
 ];
 
 async function setup(query: Partial<StlQuery> = {}) {

@@ -3,7 +3,7 @@ import { Alert, InlineField, Select, Stack, Text } from '@grafana/ui';
 import React, { useCallback, useMemo } from 'react';
 
 import type { DataSource } from '../../datasource';
-import { PresetInfo, StlQuery } from '../../types';
+import { PresetFormat, PresetInfo, StlQuery } from '../../types';
 import { ClusterPicker } from './ClusterPicker';
 import { useResource } from './useResource';
 
@@ -14,21 +14,26 @@ interface Props {
   onRunQuery: () => void;
 }
 
-// Presets named var_* back template variables; they are offered by the variable editor instead.
-const isPanelPreset = (p: PresetInfo) => !p.id.startsWith('var_');
+// Presets for template variables are offered by the variable editor instead.
+const isPanelPreset = (p: PresetInfo) => p.format !== 'variable' && !p.id.startsWith('var_');
+
+const FORMAT_LABELS: Record<PresetFormat, string> = {
+  time_series: 'time series',
+  table: 'table',
+  annotations: 'annotations',
+  variable: 'variable values',
+};
 
 export function DiagnosticsEditor({ datasource, query, onChange, onRunQuery }: Props) {
   const presets = useResource(useCallback(() => datasource.getPresets(), [datasource]));
 
   const options = useMemo(
     () =>
-      (presets.value ?? [])
-        .filter(isPanelPreset)
-        .map((p): SelectableValue<string> => ({
-          label: p.title,
-          value: p.id,
-          description: p.format === 'table' ? 'table' : 'time series',
-        })),
+      (presets.value ?? []).filter(isPanelPreset).map((p): SelectableValue<string> => ({
+        label: p.title,
+        value: p.id,
+        description: FORMAT_LABELS[p.format] ?? p.format,
+      })),
     [presets.value]
   );
   const selected = presets.value?.find((p) => p.id === query.preset);
