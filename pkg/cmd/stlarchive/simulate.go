@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
-	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
 	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
 )
 
@@ -67,15 +66,10 @@ func simulateCluster(ctx context.Context, c config.Cluster, opts sim.Options, ba
 	if err := createDatabase(ctx, c); err != nil {
 		return err
 	}
-	cc, err := redshift.ConnConfig(c)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
-	if err != nil {
-		return fmt.Errorf("cluster %s: connect: %w", c.Name, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	return withConn(ctx, c, func(conn *pgx.Conn) error { return simulateOn(ctx, conn, c, opts, backfill, once) })
+}
+
+func simulateOn(ctx context.Context, conn *pgx.Conn, c config.Cluster, opts sim.Options, backfill time.Duration, once bool) error {
 	if err := sim.Create(ctx, conn); err != nil {
 		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
@@ -102,16 +96,14 @@ func simulateCluster(ctx context.Context, c config.Cluster, opts sim.Options, ba
 func createDatabase(ctx context.Context, c config.Cluster) error {
 	admin := c
 	admin.Database = "postgres"
-	cc, err := redshift.ConnConfig(admin)
-	if err != nil {
-		return err
+	var err error
+	withErr := withConn(ctx, admin, func(conn *pgx.Conn) error {
+		_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{c.Database}.Sanitize())
+		return nil
+	})
+	if withErr != nil {
+		return withErr
 	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
-	if err != nil {
-		return fmt.Errorf("cluster %s: connect: %w", c.Name, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{c.Database}.Sanitize())
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database
 		return nil
