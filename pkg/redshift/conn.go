@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/source"
 )
 
 // Conn is one connection to a cluster.
@@ -42,6 +43,7 @@ func Connect(ctx context.Context, c config.Cluster, queryGroup string) (*Conn, e
 		return nil, err
 	}
 	cfg.RuntimeParams["application_name"] = queryGroup
+	source.BufferReads(cfg, 0)
 	conn := &Conn{cluster: c.Name, secret: c.Password.Reveal()}
 	start := time.Now()
 	pc, err := pgx.ConnectConfig(ctx, cfg)
