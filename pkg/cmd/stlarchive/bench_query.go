@@ -1,0 +1,412 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
+	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
+)
+
+// overviewFallback are the overview panels when the dashboard file is not there.
+var overviewFallback = []string{"query_volume", "query_duration", "alert_events", "wlm_queue_wait", "scan_volume", "top_queries"}
+
+// runBenchQuery measures the query side over a month of simulated history of many clusters:
+//
+//	stlarchive bench query --pg postgres://postgres:postgres@127.0.0.1:5432 [--dir DIR]
+//	                       [--clusters 10] [--days 30] [--runs 5]
+//
+// It creates one database per cluster on the server (reused when it already holds the history),
+// backfills it with the simulator, exports it with the real exporter into DIR/archive, then times,
+// interleaved, the query_volume preset on the embedded engine against the same aggregation on the
+// source PostgreSQL (summed over the cluster databases), and every panel of the overview
+// dashboard. It prints medians and their ratio.
+func runBenchQuery(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench query", flag.ContinueOnError)
+	pg := fs.String("pg", os.Getenv("STLARCHIVE_BENCH_PG"), "URL of a PostgreSQL server where the bench may create databases (or $STLARCHIVE_BENCH_PG)")
+	dir := fs.String("dir", filepath.Join(os.TempDir(), "stlarchive-bench-query"), "folder of the archive and its state, reused between runs")
+	n := fs.Int("clusters", 10, "simulated clusters")
+	days := fs.Int("days", 30, "days of history per cluster")
+	rate := fs.Float64("rate", sim.DefaultOptions().Rate, "mean queries per second per cluster")
+	runs := fs.Int("runs", 5, "timed runs of each query")
+	dashboard := fs.String("dashboard", "provisioning/dashboards/stlarchive/overview.json", "overview dashboard whose panels are timed")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *pg == "" {
+		return usagef("--pg is required")
+	}
+	server, err := url.Parse(*pg)
+	if err != nil {
+		return usagef("--pg: %v", err)
+	}
+	out := os.Stdout
+	cfg := config.Defaults()
+	cfg.Archive.Path = filepath.Join(*dir, "archive")
+	cfg.State.Path = filepath.Join(*dir, "archive", ".state", "export.db")
+	cfg.Export.Concurrency = 2
+	cfg.Export.Timeout = 4 * time.Hour
+	cfg.Query.Timeout = 10 * time.Minute
+	for i := range *n {
+		cfg.Clusters = append(cfg.Clusters, benchCluster(server, i))
+	}
+
+	// 1. History on the source.
+	start := time.Now()
+	var total int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, *n)
+	sem := make(chan struct{}, 2) // two cores: one backfill per core keeps PostgreSQL busy
+	for i, c := range cfg.Clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rows, err := backfillCluster(ctx, c, i, *rate, time.Duration(*days)*24*time.Hour)
+			errs[i] = err
+			mu.Lock()
+			total += rows
+			mu.Unlock()
+			if err == nil {
+				fmt.Fprintf(os.Stderr, "bench query: %s has %d stl_query rows (%s)\n", c.Name, rows, time.Since(start).Round(time.Second))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "source: %d clusters × %d days, %d stl_query rows, ready in %s\n", *n, *days, total, time.Since(start).Round(time.Second))
+
+	// 2. The archive, by the real exporter.
+	start = time.Now()
+	exp, err := export.Open(cfg, export.Options{})
+	if err != nil {
+		return err
+	}
+	defer exp.Close()
+	var exported int64
+	for range 2 {
+		for _, r := range exp.Cycle(ctx) {
+			if err := r.Failed(); err != nil {
+				return fmt.Errorf("bench query: export %s: %w", r.Cluster, err)
+			}
+			exported += r.Rows()
+		}
+	}
+	fmt.Fprintf(out, "archive: %d rows exported in %s (all tables; 0 when reused)\n", exported, time.Since(start).Round(time.Second))
+
+	// 3. Queries.
+	engine, err := duckdb.Open(ctx, cfg.Archive.Path, duckdb.Options{Timeout: cfg.Query.Timeout})
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	catalog, err := presets.Builtin()
+	if err != nil {
+		return err
+	}
+	status := func(ctx context.Context) ([]query.StatusRow, error) {
+		st, err := export.Status(ctx, exp.Store(), time.Now())
+		if err != nil {
+			return nil, err
+		}
+		rows := make([]query.StatusRow, len(st))
+		for i, s := range st {
+			rows[i] = query.StatusRow{Cluster: s.Cluster, Table: s.Table, Watermark: s.Watermark, LagSeconds: s.LagSeconds, Rows: s.Rows, Gaps: len(s.Gaps)}
+		}
+		return rows, nil
+	}
+	svc := &query.Service{Engine: engine, Presets: catalog, Status: status}
+	to := time.Now().UTC().Truncate(time.Second)
+	from := to.Add(-time.Duration(*days) * 24 * time.Hour)
+	interval := query.AutoInterval(from, to)
+
+	volume := func() (int64, error) {
+		ans, err := svc.Run(ctx, query.Request{Model: query.Model{QueryType: query.TypeDiagnostics, Preset: "query_volume"}, From: from, To: to, Interval: interval})
+		if err != nil {
+			return 0, err
+		}
+		return sumFrames(ans), nil
+	}
+	source := func() (int64, error) { return sourceVolume(ctx, cfg, from, to, interval) }
+	var engineTimes, sourceTimes []time.Duration
+	var engineCount, sourceCount int64
+	for range *runs {
+		d, c, err := timed(volume)
+		if err != nil {
+			return fmt.Errorf("bench query: query_volume on the engine: %w", err)
+		}
+		engineTimes, engineCount = append(engineTimes, d), c
+		d, c, err = timed(source)
+		if err != nil {
+			return fmt.Errorf("bench query: query_volume on PostgreSQL: %w", err)
+		}
+		sourceTimes, sourceCount = append(sourceTimes, d), c
+	}
+	em, sm := medianOf(engineTimes), medianOf(sourceTimes)
+	fmt.Fprintf(out, "\nquery_volume over %d days × %d clusters (interval %s, %d runs each, interleaved)\n", *days, *n, interval, *runs)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "\tmedian\tqueries counted\t\n")
+	fmt.Fprintf(tw, "embedded engine (DuckDB)\t%s\t%d\t\n", em.Round(time.Millisecond), engineCount)
+	fmt.Fprintf(tw, "source PostgreSQL (sum of %d databases)\t%s\t%d\t\n", *n, sm.Round(time.Millisecond), sourceCount)
+	tw.Flush()
+	fmt.Fprintf(out, "ratio: %.1f× faster (target ≥ 10×)\n", float64(sm)/float64(em))
+	if engineCount != sourceCount {
+		fmt.Fprintf(out, "note: counts differ by %d (rows inside the export lag are not archived yet)\n", sourceCount-engineCount)
+	}
+
+	// 4. The overview dashboard.
+	panels, rangeDur, err := overviewPanels(*dashboard)
+	if err != nil {
+		return err
+	}
+	pfrom := to.Add(-rangeDur)
+	fmt.Fprintf(out, "\noverview dashboard: %d panels over the last %s (%d runs)\n", len(panels), rangeDur, *runs)
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "panel\tp50\n")
+	var whole []time.Duration
+	perPanel := make([][]time.Duration, len(panels))
+	for range *runs {
+		t0 := time.Now()
+		for i, p := range panels {
+			d, _, err := timed(func() (int64, error) {
+				_, err := svc.Run(ctx, query.Request{Model: p.model, From: pfrom, To: to, Interval: query.AutoInterval(pfrom, to)})
+				return 0, err
+			})
+			if err != nil {
+				return fmt.Errorf("bench query: panel %q: %w", p.title, err)
+			}
+			perPanel[i] = append(perPanel[i], d)
+		}
+		whole = append(whole, time.Since(t0))
+	}
+	for i, p := range panels {
+		fmt.Fprintf(tw, "%s\t%s\n", p.title, medianOf(perPanel[i]).Round(100*time.Microsecond))
+	}
+	fmt.Fprintf(tw, "every panel, one after another\t%s\n", medianOf(whole).Round(100*time.Microsecond))
+	return tw.Flush()
+}
+
+func benchCluster(server *url.URL, i int) config.Cluster {
+	port, _ := strconv.Atoi(server.Port())
+	if port == 0 {
+		port = 5432
+	}
+	pw, _ := server.User.Password()
+	c := config.DefaultCluster()
+	c.Name = fmt.Sprintf("bench-%02d", i)
+	c.Host, c.Port, c.User, c.Password, c.SSLMode = server.Hostname(), port, server.User.Username(), config.Secret(pw), "disable"
+	c.Database = fmt.Sprintf("stlbench_%02d", i)
+	return c
+}
+
+func connect(ctx context.Context, c config.Cluster, db string) (*pgx.Conn, error) {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(c.User, c.Password.Reveal()), Host: fmt.Sprintf("%s:%d", c.Host, c.Port), Path: "/" + db, RawQuery: "sslmode=disable"}
+	return pgx.Connect(ctx, u.String())
+}
+
+// backfillCluster makes the cluster's database hold d of history, unless it already holds it.
+func backfillCluster(ctx context.Context, c config.Cluster, i int, rate float64, d time.Duration) (int64, error) {
+	admin, err := connect(ctx, c, "postgres")
+	if err != nil {
+		return 0, fmt.Errorf("bench query: %s: %w", c.Name, err)
+	}
+	_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{c.Database}.Sanitize())
+	admin.Close(ctx)
+	var pgErr *pgconn.PgError
+	if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") {
+		return 0, fmt.Errorf("bench query: %s: create database: %w", c.Name, err)
+	}
+	conn, err := connect(ctx, c, c.Database)
+	if err != nil {
+		return 0, fmt.Errorf("bench query: %s: %w", c.Name, err)
+	}
+	defer conn.Close(ctx)
+	if err := sim.Create(ctx, conn); err != nil {
+		return 0, fmt.Errorf("bench query: %s: %w", c.Name, err)
+	}
+	var rows int64
+	var oldest *time.Time
+	if err := conn.QueryRow(ctx, "SELECT count(*), min(endtime) FROM stl_query").Scan(&rows, &oldest); err != nil {
+		return 0, fmt.Errorf("bench query: %s: %w", c.Name, err)
+	}
+	var now time.Time
+	if err := conn.QueryRow(ctx, "SELECT getdate()").Scan(&now); err != nil {
+		return 0, fmt.Errorf("bench query: %s: %w", c.Name, err)
+	}
+	if rows > 0 && oldest != nil && now.Sub(*oldest) >= d-24*time.Hour {
+		return rows, nil // reused
+	}
+	if rows > 0 {
+		return 0, fmt.Errorf("bench query: %s: database %s holds a partial history; drop it", c.Name, c.Database)
+	}
+	opts := sim.DefaultOptions()
+	opts.Rate, opts.Seed = rate, uint64(i)+1
+	w, err := sim.NewWorkload(opts)
+	if err != nil {
+		return 0, err
+	}
+	s, err := w.Backfill(ctx, conn, now.Add(-d), now)
+	if err != nil {
+		return 0, fmt.Errorf("bench query: %s: %w", c.Name, err)
+	}
+	return s.Rows["stl_query"], nil
+}
+
+// sourceVolume is query_volume computed on each cluster's PostgreSQL, one after another, as a
+// cross-cluster question must be asked without an archive. Like the archive, it leaves out the
+// exporter's own queries.
+func sourceVolume(ctx context.Context, cfg config.Config, from, to time.Time, interval time.Duration) (int64, error) {
+	var total int64
+	for _, c := range cfg.Clusters {
+		conn, err := connect(ctx, c, c.Database)
+		if err != nil {
+			return 0, err
+		}
+		rows, err := conn.Query(ctx, `SELECT date_bin($3::interval, endtime, TIMESTAMP '2000-01-03') AS time, count(*) AS queries
+			FROM stl_query WHERE endtime >= $1 AND endtime <= $2 AND label <> $4 GROUP BY 1 ORDER BY 1`,
+			from, to, interval, cfg.Export.QueryGroup)
+		if err != nil {
+			conn.Close(ctx)
+			return 0, err
+		}
+		for rows.Next() {
+			var t time.Time
+			var n int64
+			if err := rows.Scan(&t, &n); err != nil {
+				rows.Close()
+				conn.Close(ctx)
+				return 0, err
+			}
+			total += n
+		}
+		rows.Close()
+		conn.Close(ctx)
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
+// sumFrames adds up every int64 value of the answer: the queries counted.
+func sumFrames(ans query.Answer) int64 {
+	var n int64
+	for _, f := range ans.Frames {
+		for _, fld := range f.Fields {
+			for i := range fld.Len() {
+				switch v := fld.At(i).(type) {
+				case int64:
+					n += v
+				case *int64:
+					if v != nil {
+						n += *v
+					}
+				}
+			}
+		}
+	}
+	return n
+}
+
+func timed(f func() (int64, error)) (time.Duration, int64, error) {
+	t0 := time.Now()
+	n, err := f()
+	return time.Since(t0), n, err
+}
+
+func medianOf(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+type panel struct {
+	title string
+	model query.Model
+}
+
+// overviewPanels reads the panel queries of the overview dashboard and its default range, or
+// the fallback list of presets over a day.
+func overviewPanels(path string) ([]panel, time.Duration, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		var out []panel
+		for _, id := range overviewFallback {
+			out = append(out, panel{id, query.Model{QueryType: query.TypeDiagnostics, Preset: id}})
+		}
+		return out, 24 * time.Hour, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var dash struct {
+		Time   struct{ From string } `json:"time"`
+		Panels []json.RawMessage     `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		return nil, 0, fmt.Errorf("bench query: %s: %w", path, err)
+	}
+	rng := 24 * time.Hour
+	if d, err := time.ParseDuration(strings.TrimPrefix(strings.ReplaceAll(dash.Time.From, "d", "h"), "now-")); err == nil {
+		if strings.HasSuffix(dash.Time.From, "d") {
+			d *= 24
+		}
+		rng = d
+	}
+	var out []panel
+	var walk func([]json.RawMessage) error
+	walk = func(ps []json.RawMessage) error {
+		for _, p := range ps {
+			var pn struct {
+				Title   string            `json:"title"`
+				Panels  []json.RawMessage `json:"panels"`
+				Targets []json.RawMessage `json:"targets"`
+			}
+			if err := json.Unmarshal(p, &pn); err != nil {
+				return err
+			}
+			if err := walk(pn.Panels); err != nil {
+				return err
+			}
+			for _, t := range pn.Targets {
+				m, err := query.ParseModel(t, "")
+				if err != nil {
+					return err
+				}
+				out = append(out, panel{pn.Title, m})
+			}
+		}
+		return nil
+	}
+	if err := walk(dash.Panels); err != nil {
+		return nil, 0, fmt.Errorf("bench query: %s: %w", path, err)
+	}
+	return out, rng, nil
+}
+
