@@ -6,6 +6,7 @@
 //	stlarchive check                   reachability and STL visibility of every cluster
 //	stlarchive simulate                STL-shaped tables and a live workload in PostgreSQL
 //	stlarchive bench export            export speed against the raw read floor
+//	stlarchive query [--preset ID|SQL] a diagnostic or SQL over the archive, as the datasource runs it
 //
 // Exit status: 0 on success, 1 when a cluster failed (each failure is named on stderr), 2 on a
 // usage or configuration error.
@@ -37,6 +38,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"check":    runCheck,
 	"simulate": runSimulate,
 	"bench":    runBench,
+	"query":    runQuery,
 }
 
 const usage = `usage: stlarchive <command> [flags]
@@ -47,6 +49,7 @@ commands:
   check      check every cluster: reachable, and which STL rows its user sees
   simulate   create STL-shaped tables in PostgreSQL and write a live workload
   bench      measure export speed (bench export)
+  query      run a diagnostic preset or SQL over the archive (--preset ID | "SQL")
 
 Every command reads the datasource provisioning file that Grafana reads:
   --config FILE|DIR    (default provisioning/datasources)
