@@ -15,6 +15,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/macro"
+	presetcatalog "github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
 )
 
 // presets are the diagnostics preset ids the backend serves, by the format they answer in.
@@ -244,8 +245,10 @@ func checkQuery(q Query, wantFormats ...string) []string {
 	if m.RefID == "" {
 		problems = append(problems, "no refId")
 	}
-	switch m.Format {
-	case "time_series", "table":
+	switch {
+	case m.Format == "time_series" || m.Format == "table":
+	case m.Format == "" && (q.Kind == KindVariable || q.Kind == KindAnnotation):
+		// The preset's own format (variable, annotations) applies.
 	default:
 		problems = append(problems, "format "+m.Format+" is not time_series or table")
 	}
@@ -305,6 +308,25 @@ func TestPanelQueriesAreValidQueryModels(t *testing.T) {
 	for _, k := range []string{"diagnostics", "sql", "status"} {
 		if kinds[k] == 0 {
 			t.Errorf("no panel uses queryType %s", k)
+		}
+	}
+}
+
+// The ids above are the contract dashboards and rules are written against; the backend's
+// built-in catalog must serve each with the same format.
+func TestBackendCatalogServesEveryPresetInItsFormat(t *testing.T) {
+	catalog, err := presetcatalog.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, format := range presets {
+		p, ok := catalog.Lookup(id)
+		if !ok {
+			t.Errorf("the backend has no preset %s", id)
+			continue
+		}
+		if p.Format != format {
+			t.Errorf("preset %s: backend format %s, dashboards expect %s", id, p.Format, format)
 		}
 	}
 }
