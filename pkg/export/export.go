@@ -53,6 +53,10 @@ type Options struct {
 	Connect func(ctx context.Context, c config.Cluster, queryGroup string) (*redshift.Conn, error)
 	// OnResult, when set, is called after each cluster cycle of Run.
 	OnResult func(Result)
+	// GapCheckAfter is how far behind a table's watermark must be before a cycle looks for
+	// history lost to STL retention (one extra query per table). Default the larger of three
+	// intervals and 10 minutes: retention is days, so a shorter outage cannot lose rows.
+	GapCheckAfter time.Duration
 }
 
 // Exporter exports the tables of the configured clusters.
@@ -252,8 +256,11 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 		}
 		return res
 	}
+	// One target for every table of the cycle: the tables of a cluster are archived up to the
+	// same instant, and a table is caught up once it reaches it while the clock moves on.
+	target := conn.Now().Add(-e.cfg.Lag)
 	for _, t := range e.targets[name] {
-		tr := e.exportTable(ctx, conn, t)
+		tr := e.exportTable(ctx, conn, t, target)
 		res.Tables = append(res.Tables, tr)
 		if tr.Err != nil && conn.IsClosed() {
 			// The connection broke: the remaining tables would fail the same way.
@@ -299,6 +306,13 @@ type nopLogger struct{}
 func (nopLogger) Info(string, ...any)  {}
 func (nopLogger) Warn(string, ...any)  {}
 func (nopLogger) Error(string, ...any) {}
+
+func (e *Exporter) gapCheckAfter() time.Duration {
+	if e.opts.GapCheckAfter > 0 {
+		return e.opts.GapCheckAfter
+	}
+	return max(3*e.cfg.Interval, 10*time.Minute)
+}
 
 func (e *Exporter) leaseTTL() time.Duration {
 	if e.cfg.Lease <= 0 {

@@ -16,8 +16,9 @@ import (
 
 // exportTable exports windows of one table until its watermark reaches now − lag. Each window
 // ends at midnight at the latest, so it is one object in one day partition.
-func (e *Exporter) exportTable(ctx context.Context, conn *redshift.Conn, t tables.Table) TableResult {
+func (e *Exporter) exportTable(ctx context.Context, conn *redshift.Conn, t tables.Table, target time.Time) TableResult {
 	res := TableResult{Table: t.Name}
+	stopping := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	var parent *tables.Table
@@ -26,9 +27,6 @@ func (e *Exporter) exportTable(ctx context.Context, conn *redshift.Conn, t table
 		parent = &p
 	}
 	cluster := conn.Cluster()
-	// The target is fixed for the whole call: the table is caught up once it reaches it, even
-	// while the source's clock moves on.
-	target := conn.Now().Add(-e.cfg.Lag)
 	for {
 		p, err := e.store.Get(ctx, cluster, t.Name)
 		if err != nil {
@@ -47,6 +45,11 @@ func (e *Exporter) exportTable(ctx context.Context, conn *redshift.Conn, t table
 				err = cause
 			}
 			res.Err = fmt.Errorf("export %s on %s: %w", t.Name, cluster, err)
+			if errors.Is(context.Cause(stopping), context.Canceled) {
+				// The exporter is stopping (Grafana disposed the instance, Ctrl-C): not a
+				// failure of the table. A pending window stays and is redone next time.
+				return res
+			}
 			e.recordError(ctx, cluster, t.Name, res.Err)
 			return res
 		}
@@ -76,7 +79,7 @@ func (e *Exporter) nextWindow(ctx context.Context, conn *redshift.Conn, p *state
 			return state.Window{Lo: target, Hi: target}, false, target.After(lo), nil
 		}
 		lo = oldest.Add(-time.Microsecond)
-	case target.Sub(lo) > 3*e.cfg.Interval:
+	case target.Sub(lo) > e.gapCheckAfter():
 		// The exporter fell behind. If the source no longer holds rows as old as the
 		// watermark, STL retention deleted history that was never exported.
 		oldest, err := e.oldest(ctx, conn, t, parent)

@@ -99,12 +99,46 @@ func (c *Cluster) History(t testing.TB, d time.Duration) time.Time {
 	return now
 }
 
+// Ahead is how far ahead of the source's clock Run writes activity.
+const Ahead = 3 * time.Second
+
+func ignoreCancel(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
 // Run writes activity continuously, as a live cluster does, until the returned stop is called.
+// It picks up where History or Step left off: call it after them.
 func (c *Cluster) Run(t testing.TB) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- sim.Run(ctx, c.Conn, c.Work, 250*time.Millisecond) }()
+	from := c.SourceNow(t)
+	go func() {
+		// Each step writes a little ahead of the clock: a row is then in place before its time,
+		// however busy the machine, and an export lag bounds how late rows are seen.
+		for ctx.Err() == nil {
+			var now time.Time
+			if err := c.Conn.QueryRow(ctx, "SELECT getdate()").Scan(&now); err != nil {
+				done <- ignoreCancel(ctx, err)
+				return
+			}
+			if to := now.UTC().Add(Ahead); to.After(from) {
+				if _, err := c.Work.Step(ctx, c.Conn, from, to); err != nil {
+					done <- ignoreCancel(ctx, err)
+					return
+				}
+				from = to
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		done <- nil
+	}()
 	var once bool
 	stop = func() {
 		if once {
