@@ -127,9 +127,6 @@ func Load(ctx context.Context, s Settings) (aws.Config, error) {
 	if s.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(s.Region))
 	}
-	if s.HTTPClient != nil {
-		opts = append(opts, awsconfig.WithHTTPClient(s.HTTPClient))
-	}
 	switch s.AuthType {
 	case AuthKeys:
 		opts = append(opts, awsconfig.WithCredentialsProvider(
@@ -142,6 +139,11 @@ func Load(ctx context.Context, s Settings) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("awsx: load config: %w", err)
+	}
+	if s.HTTPClient != nil {
+		// Set after loading: a CA bundle from the environment cannot be applied to a plain
+		// *http.Client, and the caller's client decides its own transport.
+		cfg.HTTPClient = s.HTTPClient
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("awsx: no region: set aws.region (or AWS_REGION)")

@@ -1,0 +1,157 @@
+// Package awstest runs the local stand-ins of the AWS services for tests, through the project's
+// own scripts: versitygw for S3 (scripts/versitygw.sh) and dynalite for DynamoDB
+// (scripts/dynalite.sh). Each call starts a fresh server on a free loopback port and stops it
+// when the test ends; the S3 server can also be stopped and restarted in the middle of a test.
+//
+// When a server is not installed the tests skip with a message, except under CI=true, where a
+// missing server is a failure.
+package awstest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
+	"github.com/stlarchive/redshift-stl-archive/pkg/internal/pgtest"
+)
+
+// Region is the region every client of the local servers uses.
+const Region = "us-east-1"
+
+// AccessKey and SecretKey are the credentials of the local S3 server's root user.
+const (
+	AccessKey = "stlarchivetest"
+	SecretKey = "stlarchivetest-secret"
+)
+
+var seq atomic.Int64
+
+func require(t testing.TB, what, script, bin string) string {
+	t.Helper()
+	root, err := pgtest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, bin)); err != nil {
+		msg := fmt.Sprintf("%s is not installed: run scripts/%s install", what, script)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI must install it)")
+		}
+		t.Skip(msg)
+	}
+	return root
+}
+
+// S3Server is a running versitygw.
+type S3Server struct {
+	Endpoint string
+	dir      string
+	port     int
+	script   string
+}
+
+// StartS3 starts a versitygw serving an empty folder; the test's end stops it.
+func StartS3(t testing.TB) *S3Server {
+	t.Helper()
+	root := require(t, "versitygw", "versitygw.sh", ".tools/bin/versitygw")
+	port, err := pgtest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &S3Server{
+		Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port),
+		dir:      filepath.Join(t.TempDir(), "s3"),
+		port:     port,
+		script:   filepath.Join(root, "scripts", "versitygw.sh"),
+	}
+	s.Start(t)
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Start starts the server again on the same port and folder after Stop.
+func (s *S3Server) Start(t testing.TB) {
+	t.Helper()
+	run(t, s.script, "start", s.dir, fmt.Sprint(s.port), AccessKey, SecretKey)
+}
+
+// Stop stops the server; its objects stay for a later Start.
+func (s *S3Server) Stop(t testing.TB) {
+	t.Helper()
+	run(t, s.script, "stop", s.dir)
+}
+
+// Settings are AWS settings that reach the server with its root credentials.
+func (s *S3Server) Settings() awsx.Settings {
+	return awsx.Settings{AuthType: awsx.AuthKeys, AccessKey: AccessKey, SecretKey: SecretKey, Region: Region, MaxAttempts: 3}
+}
+
+// Client returns an S3 client of the server (path-style, as versitygw needs).
+func (s *S3Server) Client(t testing.TB) *s3.Client {
+	t.Helper()
+	cfg, err := awsx.Load(context.Background(), s.Settings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(s.Endpoint)
+		o.UsePathStyle = true
+	})
+}
+
+// Bucket creates a new empty bucket and returns its name.
+func (s *S3Server) Bucket(t testing.TB) string {
+	t.Helper()
+	name := fmt.Sprintf("stlarchive-test-%d-%d", os.Getpid(), seq.Add(1))
+	if _, err := s.Client(t).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("create bucket: %v", err)
+	}
+	return name
+}
+
+// DynamoDBServer is a running dynalite.
+type DynamoDBServer struct {
+	Endpoint string
+}
+
+// StartDynamoDB starts a dynalite with an empty store; the test's end stops it.
+func StartDynamoDB(t testing.TB) *DynamoDBServer {
+	t.Helper()
+	root := require(t, "dynalite", "dynalite.sh", ".tools/dynalite/node_modules/dynalite/cli.js")
+	port, err := pgtest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "dynamodb")
+	script := filepath.Join(root, "scripts", "dynalite.sh")
+	run(t, script, "start", dir, fmt.Sprint(port))
+	t.Cleanup(func() { run(t, script, "stop", dir) })
+	return &DynamoDBServer{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+}
+
+// Settings are AWS settings for the server. dynalite checks that requests are signed, not by whom.
+func (d *DynamoDBServer) Settings() awsx.Settings {
+	return awsx.Settings{AuthType: awsx.AuthKeys, AccessKey: "dynalite", SecretKey: "dynalite", Region: Region, MaxAttempts: 3}
+}
+
+// Table returns a table name no other test of the process uses.
+func Table(prefix string) string {
+	return fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), seq.Add(1))
+}
+
+func run(t testing.TB, script string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(script, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v: %s", filepath.Base(script), args[0], err, strings.TrimSpace(string(out)))
+	}
+}
