@@ -192,7 +192,7 @@ func TestGapIsRecordedWithItsBounds(t *testing.T) {
 	c := newSimCluster(t, "gappy", 2)
 	root := t.TempDir()
 	cfg := testConfig(t, root, c.Cfg)
-	e := openExporter(t, cfg, export.Options{})
+	e := openExporter(t, cfg, export.Options{GapCheckAfter: 3 * time.Second})
 	ctx := context.Background()
 	last := c.History(t, 20*time.Minute)
 	waitPastLag(t, c, last)
