@@ -20,8 +20,10 @@ const PluginID = "stlarchive-redshift-datasource"
 
 // Config is the validated configuration of one datasource.
 type Config struct {
-	Archive       Archive
-	State         State
+	Archive Archive
+	State   State
+	// AWS holds the credentials of the S3 archive and the DynamoDB state.
+	AWS           AWS
 	Export        Export
 	Query         Query
 	Clusters      []Cluster
@@ -32,15 +34,74 @@ type Config struct {
 
 // Archive says where the Parquet archive lives.
 type Archive struct {
-	// Path is the local archive root (embedded default).
+	// Path is the local archive root (embedded default). With S3 set it stays required: it is
+	// the local folder the embedded query engine reads, and the exporter writes only to S3.
 	Path string `json:"path,omitempty"`
+	// S3, when set, is where the exporter writes the archive.
+	S3 *S3Archive `json:"s3,omitempty"`
+}
+
+// S3Archive is an archive in an S3 bucket, on AWS or on an S3-compatible server.
+type S3Archive struct {
+	Bucket string `json:"bucket"`
+	// Prefix goes before every key, e.g. "stl/".
+	Prefix string `json:"prefix,omitempty"`
+	// Region of the bucket; default aws.region.
+	Region string `json:"region,omitempty"`
+	// Endpoint overrides the S3 endpoint (an S3-compatible server, a VPC endpoint).
+	Endpoint string `json:"endpoint,omitempty"`
+	// PathStyle addresses the bucket in the path instead of the host name, as most
+	// S3-compatible servers need.
+	PathStyle bool `json:"pathStyle,omitempty"`
+	// SSE is the server-side encryption: "" (the bucket's default), "AES256" (SSE-S3) or
+	// "aws:kms" (SSE-KMS, with KMSKeyID or the AWS-managed key).
+	SSE      string `json:"sse,omitempty"`
+	KMSKeyID string `json:"kmsKeyId,omitempty"`
 }
 
 // State says where export progress is kept.
 type State struct {
-	// Path is the embedded store's file; default <archive.path>/.state/export.db.
+	// Path is the embedded store's file; default <archive.path>/.state/export.db unless
+	// DynamoDB is set.
 	Path string `json:"path,omitempty"`
+	// DynamoDB, when set, keeps the state (and the leases of HA) in a DynamoDB table.
+	DynamoDB *DynamoDBState `json:"dynamodb,omitempty"`
 }
+
+// DynamoDBState is the export state in a DynamoDB table.
+type DynamoDBState struct {
+	Table string `json:"table"`
+	// Region of the table; default aws.region.
+	Region string `json:"region,omitempty"`
+	// Endpoint overrides the DynamoDB endpoint.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Create creates the table when it is missing (needs dynamodb:CreateTable).
+	Create bool `json:"create,omitempty"`
+}
+
+// AWS are the credentials of the AWS services, with the names of Grafana's AWS datasources
+// (@grafana/aws-sdk): authType, profile, assumeRoleArn, externalId, region in jsonData, and
+// accessKey, secretKey in secureJsonData.
+type AWS struct {
+	// AuthType is "default" (the SDK's default chain; also when empty), "keys" or "profile".
+	AuthType      string
+	Profile       string
+	AssumeRoleARN string
+	ExternalID    string
+	Region        string
+	// AccessKey and SecretKey come from secureJsonData "accessKey" and "secretKey".
+	AccessKey Secret
+	SecretKey Secret
+}
+
+// AWSAuthTypes are the accepted AWS.AuthType values.
+var AWSAuthTypes = []string{"default", "keys", "profile"}
+
+// SSE values of S3Archive.
+const (
+	SSES3  = "AES256"
+	SSEKMS = "aws:kms"
+)
 
 // Export is the schedule and scope of the exporter.
 type Export struct {
@@ -178,6 +239,18 @@ func (q CustomQuery) RunsOn(cluster string) bool {
 func (c Config) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "archive=%s state=%s", c.Archive.Path, c.State.Path)
+	if s3 := c.Archive.S3; s3 != nil {
+		fmt.Fprintf(&b, " s3=s3://%s/%s", s3.Bucket, s3.Prefix)
+		if s3.SSE != "" {
+			fmt.Fprintf(&b, "(sse=%s)", s3.SSE)
+		}
+	}
+	if d := c.State.DynamoDB; d != nil {
+		fmt.Fprintf(&b, " dynamodb=%s", d.Table)
+	}
+	if c.Archive.S3 != nil || c.State.DynamoDB != nil {
+		fmt.Fprintf(&b, " aws=%s", c.AWS.AuthType)
+	}
 	ex := c.Export
 	if ex.Enabled {
 		fmt.Fprintf(&b, " export=on(interval=%s lag=%s jitter=%s concurrency=%d timeout=%s queryGroup=%s tables=%s)",

@@ -189,6 +189,15 @@ func (o *object) object(key string) *object {
 	return asObject(o.probs, o.field(key), v)
 }
 
+// optionalObject returns the object under key and whether the key is present (not null).
+func (o *object) optionalObject(key string) (*object, bool) {
+	v, ok := o.get(key)
+	if !ok {
+		return nil, false
+	}
+	return asObject(o.probs, o.field(key), v), true
+}
+
 func (o *object) array(key string) ([]any, bool) {
 	v, ok := o.get(key)
 	if !ok {

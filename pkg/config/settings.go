@@ -27,6 +27,12 @@ const (
 	DefaultSSLMode  = "verify-full"
 )
 
+// secureJsonData keys of the AWS static keys, as @grafana/aws-sdk stores them.
+const (
+	AccessKeyKey = "accessKey"
+	SecretKeyKey = "secretKey"
+)
+
 // passwordKey is the secureJsonData key prefix of a cluster's password: password.<cluster name>.
 const passwordKey = "password."
 
@@ -51,6 +57,7 @@ func FromSettings(jsonData []byte, secure map[string]string) (Config, error) {
 	root.done()
 	validate(&probs, &cfg)
 	attachPasswords(&probs, &cfg, secure)
+	validateAWS(&probs, &cfg)
 	if err := probs.err(); err != nil {
 		return Config{}, err
 	}
@@ -87,12 +94,42 @@ func decode(root *object) Config {
 
 	archive := root.object("archive")
 	archive.str("path", &cfg.Archive.Path)
+	if s3, ok := archive.optionalObject("s3"); ok {
+		a := &S3Archive{}
+		s3.str("bucket", &a.Bucket)
+		s3.str("prefix", &a.Prefix)
+		s3.str("region", &a.Region)
+		s3.str("endpoint", &a.Endpoint)
+		s3.boolean("pathStyle", &a.PathStyle)
+		s3.str("sse", &a.SSE)
+		s3.str("kmsKeyId", &a.KMSKeyID)
+		s3.done()
+		cfg.Archive.S3 = a
+	}
 	archive.done()
 
 	state := root.object("state")
 	state.str("path", &cfg.State.Path)
+	if dyn, ok := state.optionalObject("dynamodb"); ok {
+		d := &DynamoDBState{}
+		dyn.str("table", &d.Table)
+		dyn.str("region", &d.Region)
+		dyn.str("endpoint", &d.Endpoint)
+		dyn.boolean("create", &d.Create)
+		dyn.done()
+		cfg.State.DynamoDB = d
+	}
 	state.done()
-	if cfg.State.Path == "" && cfg.Archive.Path != "" {
+
+	aws := root.object("aws")
+	aws.str("authType", &cfg.AWS.AuthType)
+	aws.str("profile", &cfg.AWS.Profile)
+	aws.str("assumeRoleArn", &cfg.AWS.AssumeRoleARN)
+	aws.str("externalId", &cfg.AWS.ExternalID)
+	aws.str("region", &cfg.AWS.Region)
+	aws.done()
+
+	if cfg.State.Path == "" && cfg.Archive.Path != "" && cfg.State.DynamoDB == nil {
 		cfg.State.Path = filepath.Join(cfg.Archive.Path, ".state", "export.db")
 	}
 
@@ -183,9 +220,17 @@ func attachPasswords(probs *problems, cfg *Config, secure map[string]string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		field := "secureJsonData." + k
+		switch k {
+		case AccessKeyKey:
+			cfg.AWS.AccessKey = Secret(secure[k])
+			continue
+		case SecretKeyKey:
+			cfg.AWS.SecretKey = Secret(secure[k])
+			continue
+		}
 		name, isPassword := strings.CutPrefix(k, passwordKey)
 		if !isPassword {
-			probs.add(field, "unknown key (cluster passwords are stored as %s<cluster name>)", passwordKey)
+			probs.add(field, "unknown key (cluster passwords are stored as %s<cluster name>, AWS keys as %s and %s)", passwordKey, AccessKeyKey, SecretKeyKey)
 			continue
 		}
 		if !known[name] {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -43,10 +44,92 @@ func validatePaths(probs *problems, cfg *Config) {
 	case strings.TrimSpace(p) == "":
 		probs.add("jsonData.archive.path", "required")
 	case strings.Contains(p, "://"):
-		probs.add("jsonData.archive.path", "must be a local directory, got %q (object storage is not supported yet)", p)
+		probs.add("jsonData.archive.path", "must be a local directory, got %q (a bucket goes in archive.s3)", p)
 	}
 	if strings.Contains(cfg.State.Path, "://") {
 		probs.add("jsonData.state.path", "must be a local file, got %q", cfg.State.Path)
+	}
+	if s3 := cfg.Archive.S3; s3 != nil {
+		const path = "jsonData.archive.s3."
+		switch {
+		case s3.Bucket == "":
+			probs.add(path+"bucket", "required")
+		case !bucketRe.MatchString(s3.Bucket):
+			probs.add(path+"bucket", "must be 3 to 63 lower-case letters, digits, '.' or '-', got %q", s3.Bucket)
+		}
+		if strings.HasPrefix(s3.Prefix, "/") || strings.Contains(s3.Prefix, "//") || strings.Contains(s3.Prefix, "..") {
+			probs.add(path+"prefix", "must be a relative key prefix such as \"stl/\", got %q", s3.Prefix)
+		}
+		if msg := endpointProblem(s3.Endpoint); msg != "" {
+			probs.add(path+"endpoint", "%s", msg)
+		}
+		switch s3.SSE {
+		case "", SSES3:
+			if s3.KMSKeyID != "" {
+				probs.add(path+"kmsKeyId", "needs sse %q, got sse %q", SSEKMS, s3.SSE)
+			}
+		case SSEKMS:
+		default:
+			probs.add(path+"sse", "must be %q (SSE-S3) or %q (SSE-KMS), got %q", SSES3, SSEKMS, s3.SSE)
+		}
+	}
+	if d := cfg.State.DynamoDB; d != nil {
+		const path = "jsonData.state.dynamodb."
+		switch {
+		case d.Table == "":
+			probs.add(path+"table", "required")
+		case !dynamoTableRe.MatchString(d.Table):
+			probs.add(path+"table", "must be 3 to 255 letters, digits, '_', '-' or '.', got %q", d.Table)
+		}
+		if msg := endpointProblem(d.Endpoint); msg != "" {
+			probs.add(path+"endpoint", "%s", msg)
+		}
+		if cfg.State.Path != "" {
+			probs.add("jsonData.state.path", "must be empty when state.dynamodb is set: the state is in one place")
+		}
+	}
+}
+
+var (
+	bucketRe      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	dynamoTableRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+)
+
+func endpointProblem(e string) string {
+	if e == "" {
+		return ""
+	}
+	u, err := url.Parse(e)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("must be an http or https URL, got %q", e)
+	}
+	return ""
+}
+
+// validateAWS checks the credentials once the secrets are attached. AWS settings are checked only
+// when a service needs them: a local deployment may leave them at their defaults.
+func validateAWS(probs *problems, cfg *Config) {
+	if cfg.Archive.S3 == nil && cfg.State.DynamoDB == nil {
+		return
+	}
+	a := cfg.AWS
+	const path = "jsonData.aws."
+	if a.AuthType != "" && !slices.Contains(AWSAuthTypes, a.AuthType) {
+		probs.add(path+"authType", "must be one of %s, got %q", strings.Join(AWSAuthTypes, ", "), a.AuthType)
+	}
+	if a.AuthType == "keys" {
+		if a.AccessKey == "" {
+			probs.add("secureJsonData."+AccessKeyKey, "required when aws.authType is keys")
+		}
+		if a.SecretKey == "" {
+			probs.add("secureJsonData."+SecretKeyKey, "required when aws.authType is keys")
+		}
+	}
+	if a.AssumeRoleARN != "" && !strings.HasPrefix(a.AssumeRoleARN, "arn:") {
+		probs.add(path+"assumeRoleArn", "must be a role ARN (arn:aws:iam::<account>:role/<name>), got %q", a.AssumeRoleARN)
+	}
+	if a.ExternalID != "" && a.AssumeRoleARN == "" {
+		probs.add(path+"externalId", "is used only with assumeRoleArn, which is empty")
 	}
 }
 

@@ -1,0 +1,126 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+const awsExample = `{
+  "archive": {"path": "/var/lib/grafana/stl-cache",
+              "s3": {"bucket": "stl-archive", "prefix": "stl/", "region": "eu-west-1",
+                     "endpoint": "http://127.0.0.1:7070", "pathStyle": true, "sse": "aws:kms",
+                     "kmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/abcd"}},
+  "state":   {"dynamodb": {"table": "stlarchive_state", "region": "eu-west-1",
+                           "endpoint": "http://127.0.0.1:8000", "create": true}},
+  "aws":     {"authType": "keys", "assumeRoleArn": "arn:aws:iam::123456789012:role/stl",
+              "externalId": "ext-1", "region": "us-east-1"},
+  "export":  {"enabled": false}
+}`
+
+func TestAWSSettingsDecode(t *testing.T) {
+	cfg, err := FromSettings([]byte(awsExample), map[string]string{AccessKeyKey: "AKIDEXAMPLE", SecretKeyKey: secretValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantS3 := S3Archive{Bucket: "stl-archive", Prefix: "stl/", Region: "eu-west-1", Endpoint: "http://127.0.0.1:7070",
+		PathStyle: true, SSE: SSEKMS, KMSKeyID: "arn:aws:kms:eu-west-1:123456789012:key/abcd"}
+	if cfg.Archive.S3 == nil || *cfg.Archive.S3 != wantS3 {
+		t.Errorf("s3 = %+v, want %+v", cfg.Archive.S3, wantS3)
+	}
+	wantDyn := DynamoDBState{Table: "stlarchive_state", Region: "eu-west-1", Endpoint: "http://127.0.0.1:8000", Create: true}
+	if cfg.State.DynamoDB == nil || *cfg.State.DynamoDB != wantDyn {
+		t.Errorf("dynamodb = %+v, want %+v", cfg.State.DynamoDB, wantDyn)
+	}
+	if cfg.State.Path != "" {
+		t.Errorf("state.path = %q: with DynamoDB there is no local state file", cfg.State.Path)
+	}
+	a := cfg.AWS
+	if a.AuthType != "keys" || a.AssumeRoleARN != "arn:aws:iam::123456789012:role/stl" || a.ExternalID != "ext-1" ||
+		a.Region != "us-east-1" || a.AccessKey.Reveal() != "AKIDEXAMPLE" || a.SecretKey.Reveal() != secretValue {
+		t.Errorf("aws = %+v", a)
+	}
+	if s := fmt.Sprintf("%v %+v %s", cfg, cfg, cfg.String()); strings.Contains(s, secretValue) {
+		t.Errorf("printing the config shows the secret key: %s", s)
+	}
+}
+
+func TestAWSFieldsAreOptionalWithoutAWSServices(t *testing.T) {
+	cfg, err := FromSettings([]byte(`{"archive": {"path": "a"}, "export": {"enabled": false}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Archive.S3 != nil || cfg.State.DynamoDB != nil || cfg.State.Path == "" {
+		t.Fatalf("archive %+v state %+v", cfg.Archive, cfg.State)
+	}
+}
+
+func TestMalformedAWSSettingsNameTheField(t *testing.T) {
+	keys := map[string]string{AccessKeyKey: "AKID", SecretKeyKey: secretValue}
+	cases := []struct {
+		name   string
+		mutate func(map[string]any)
+		secure map[string]string
+		field  string
+		msg    string
+	}{
+		{"bucket missing", func(m map[string]any) { set(m, "archive.s3.bucket", "") }, keys,
+			"jsonData.archive.s3.bucket", "required"},
+		{"bucket with capitals", func(m map[string]any) { set(m, "archive.s3.bucket", "STL_Archive") }, keys,
+			"jsonData.archive.s3.bucket", `got "STL_Archive"`},
+		{"absolute prefix", func(m map[string]any) { set(m, "archive.s3.prefix", "/stl") }, keys,
+			"jsonData.archive.s3.prefix", "relative key prefix"},
+		{"endpoint without scheme", func(m map[string]any) { set(m, "archive.s3.endpoint", "127.0.0.1:7070") }, keys,
+			"jsonData.archive.s3.endpoint", "http or https URL"},
+		{"unknown sse", func(m map[string]any) { set(m, "archive.s3.sse", "kms") }, keys,
+			"jsonData.archive.s3.sse", `got "kms"`},
+		{"kms key without sse-kms", func(m map[string]any) { set(m, "archive.s3.sse", "AES256") }, keys,
+			"jsonData.archive.s3.kmsKeyId", `needs sse "aws:kms"`},
+		{"misspelt s3 field", func(m map[string]any) { set(m, "archive.s3.pathstyle", true) }, keys,
+			"jsonData.archive.s3.pathstyle", `did you mean "pathStyle"?`},
+		{"table missing", func(m map[string]any) { set(m, "state.dynamodb.table", "") }, keys,
+			"jsonData.state.dynamodb.table", "required"},
+		{"table name invalid", func(m map[string]any) { set(m, "state.dynamodb.table", "a b") }, keys,
+			"jsonData.state.dynamodb.table", `got "a b"`},
+		{"state in two places", func(m map[string]any) { set(m, "state.path", "/x/state.db") }, keys,
+			"jsonData.state.path", "must be empty when state.dynamodb is set"},
+		{"dynamodb endpoint invalid", func(m map[string]any) { set(m, "state.dynamodb.endpoint", "ftp://x") }, keys,
+			"jsonData.state.dynamodb.endpoint", "http or https URL"},
+		{"unknown auth type", func(m map[string]any) { set(m, "aws.authType", "sso") }, keys,
+			"jsonData.aws.authType", `got "sso"`},
+		{"keys without access key", nil, map[string]string{SecretKeyKey: secretValue},
+			"secureJsonData.accessKey", "required when aws.authType is keys"},
+		{"keys without secret key", nil, map[string]string{AccessKeyKey: "AKID"},
+			"secureJsonData.secretKey", "required when aws.authType is keys"},
+		{"role that is no ARN", func(m map[string]any) { set(m, "aws.assumeRoleArn", "stl-role") }, keys,
+			"jsonData.aws.assumeRoleArn", "must be a role ARN"},
+		{"external id without role", func(m map[string]any) { set(m, "aws.assumeRoleArn", "") }, keys,
+			"jsonData.aws.externalId", "only with assumeRoleArn"},
+		{"s3 path in archive.path", func(m map[string]any) { set(m, "archive.path", "s3://b/x") }, keys,
+			"jsonData.archive.path", "a bucket goes in archive.s3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(awsExample), &m); err != nil {
+				t.Fatal(err)
+			}
+			if tc.mutate != nil {
+				tc.mutate(m)
+			}
+			raw, _ := json.Marshal(m)
+			_, err := FromSettings(raw, tc.secure)
+			if err == nil {
+				t.Fatalf("no error for %s", raw)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.field+": ") || !strings.Contains(msg, tc.msg) {
+				t.Errorf("error does not name %s with %q:\n%s", tc.field, tc.msg, msg)
+			}
+			if strings.Contains(msg, secretValue) {
+				t.Errorf("error shows the secret:\n%s", msg)
+			}
+		})
+	}
+}

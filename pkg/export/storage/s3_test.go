@@ -1,0 +1,410 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
+	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awstest"
+)
+
+const partSize = 5 << 20 // the smallest part S3 accepts
+
+// recorder remembers every request that reaches the server.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+type recorded struct {
+	Method, Path, Query string
+	Header              http.Header
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, recorded{req.Method, req.URL.Path, req.URL.RawQuery, req.Header.Clone()})
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func (r *recorder) requests() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recorded(nil), r.reqs...)
+}
+
+// writes are the requests that store data: PutObject, CreateMultipartUpload, UploadPart,
+// CompleteMultipartUpload.
+func (r *recorder) writes() (puts, creates, parts, completes []recorded) {
+	for _, q := range r.requests() {
+		switch {
+		case q.Method == http.MethodPut && strings.Contains(q.Query, "partNumber="):
+			parts = append(parts, q)
+		case q.Method == http.MethodPut:
+			puts = append(puts, q)
+		case q.Method == http.MethodPost && strings.Contains(q.Query, "uploads"):
+			creates = append(creates, q)
+		case q.Method == http.MethodPost && strings.Contains(q.Query, "uploadId="):
+			completes = append(completes, q)
+		}
+	}
+	return
+}
+
+type fixture struct {
+	srv    *awstest.S3Server
+	client *s3.Client
+	bucket string
+	rec    *recorder
+}
+
+func newFixture(t *testing.T) *fixture {
+	srv := awstest.StartS3(t)
+	return &fixture{srv: srv, client: srv.Client(t), bucket: srv.Bucket(t), rec: &recorder{}}
+}
+
+func (f *fixture) archive(t *testing.T, opts storage.S3Options) *storage.S3 {
+	t.Helper()
+	s := f.srv.Settings()
+	s.HTTPClient = &http.Client{Transport: f.rec}
+	cfg, err := awsx.Load(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(f.srv.Endpoint)
+		o.UsePathStyle = true
+	})
+	opts.Bucket = f.bucket
+	if opts.PartSize == 0 {
+		opts.PartSize = partSize
+	}
+	a, err := storage.NewS3(client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// get returns the object's bytes, or nil when there is no object at key.
+func (f *fixture) get(t *testing.T, key string) []byte {
+	t.Helper()
+	out, err := f.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &f.bucket, Key: &key})
+	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "NoSuchKey" {
+			return nil
+		}
+		t.Fatalf("get %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (f *fixture) keys(t *testing.T) []string {
+	t.Helper()
+	out, err := f.client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &f.bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, *o.Key)
+	}
+	return keys
+}
+
+func (f *fixture) openUploads(t *testing.T) int {
+	t.Helper()
+	out, err := f.client.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: &f.bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Uploads)
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func write(t *testing.T, a storage.Archive, key string, data []byte) storage.Object {
+	t.Helper()
+	o, err := a.Create(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Several writes, as the Parquet writer does.
+	for len(data) > 0 {
+		n := min(len(data), 1<<20)
+		if _, err := o.Write(data[:n]); err != nil {
+			t.Fatal(err)
+		}
+		data = data[n:]
+	}
+	return o
+}
+
+const key = "stl_query/cluster=c1/day=2026-11-29/20261129T000000Z_20261129T000500Z.parquet"
+
+func TestS3ObjectIsInvisibleUntilCommitThenUnderPrefixAndKey(t *testing.T) {
+	for _, size := range []int{1000, 2*partSize + 123} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			f := newFixture(t)
+			a := f.archive(t, storage.S3Options{Prefix: "stl"})
+			data := randomBytes(t, size)
+			o := write(t, a, key, data)
+			if got := f.keys(t); len(got) != 0 {
+				t.Fatalf("before commit the bucket holds %v", got)
+			}
+			if err := o.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.keys(t); len(got) != 1 || got[0] != "stl/"+key {
+				t.Fatalf("after commit the bucket holds %v, want [stl/%s]", got, key)
+			}
+			if !bytes.Equal(f.get(t, "stl/"+key), data) {
+				t.Fatal("stored object differs from what was written")
+			}
+		})
+	}
+}
+
+func TestS3CommitReplacesTheObject(t *testing.T) {
+	f := newFixture(t)
+	a := f.archive(t, storage.S3Options{})
+	for _, data := range [][]byte{[]byte("first attempt, longer than the second"), []byte("redo")} {
+		if err := write(t, a, key, data).Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.get(t, key); !bytes.Equal(got, data) {
+			t.Fatalf("object holds %q, want %q", got, data)
+		}
+	}
+}
+
+func TestS3AbortLeavesNothing(t *testing.T) {
+	for _, size := range []int{10, 2*partSize + 1} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			f := newFixture(t)
+			a := f.archive(t, storage.S3Options{})
+			o := write(t, a, key, randomBytes(t, size))
+			if err := o.Abort(); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.keys(t); len(got) != 0 {
+				t.Fatalf("after abort the bucket holds %v", got)
+			}
+			if n := f.openUploads(t); n != 0 {
+				t.Fatalf("after abort %d multipart uploads are still open", n)
+			}
+			if err := o.Abort(); err != nil {
+				t.Fatalf("second abort: %v", err)
+			}
+		})
+	}
+}
+
+func TestS3AbortOfAnOldObjectKeepsTheCommittedOne(t *testing.T) {
+	f := newFixture(t)
+	a := f.archive(t, storage.S3Options{})
+	if err := write(t, a, key, []byte("committed")).Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(t, a, key, randomBytes(t, partSize+1)).Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(t, key); string(got) != "committed" {
+		t.Fatalf("object holds %d bytes, want the committed ones", len(got))
+	}
+}
+
+func TestS3LargeObjectIsUploadedInParts(t *testing.T) {
+	f := newFixture(t)
+	a := f.archive(t, storage.S3Options{})
+	data := randomBytes(t, 3*partSize+7)
+	if err := write(t, a, key, data).Commit(); err != nil {
+		t.Fatal(err)
+	}
+	puts, creates, parts, completes := f.rec.writes()
+	if len(puts) != 0 || len(creates) != 1 || len(parts) != 4 || len(completes) != 1 {
+		t.Fatalf("requests: %d PutObject, %d CreateMultipartUpload, %d UploadPart, %d Complete; want 0, 1, 4, 1",
+			len(puts), len(creates), len(parts), len(completes))
+	}
+	if !bytes.Equal(f.get(t, key), data) {
+		t.Fatal("stored object differs from what was written")
+	}
+}
+
+// TestS3EveryWriteRequestCarriesTheEncryption inspects the requests reaching the server. The
+// encryption headers go on PutObject and CreateMultipartUpload; S3 applies the upload's settings
+// to its parts, which carry none.
+func TestS3EveryWriteRequestCarriesTheEncryption(t *testing.T) {
+	cases := []struct {
+		name, sse, keyID string
+	}{
+		{"sse-s3", storage.SSES3, ""},
+		{"sse-kms with key id", storage.SSEKMS, "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{}
+			srv := fakeS3(t, nil)
+			a := archiveAt(t, srv.URL, &http.Client{Transport: rec}, storage.S3Options{Bucket: "b", SSE: c.sse, KMSKeyID: c.keyID, PartSize: partSize})
+			if err := write(t, a, "small.parquet", []byte("x")).Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := write(t, a, "large.parquet", randomBytes(t, partSize+1)).Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.CheckWritable(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			puts, creates, parts, _ := rec.writes()
+			if len(puts) != 1 || len(creates) != 2 || len(parts) != 2 {
+				t.Fatalf("requests: %d PutObject, %d CreateMultipartUpload, %d UploadPart", len(puts), len(creates), len(parts))
+			}
+			for _, r := range append(puts, creates...) {
+				if got := r.Header.Get("X-Amz-Server-Side-Encryption"); got != c.sse {
+					t.Errorf("%s %s?%s: sse %q, want %q", r.Method, r.Path, r.Query, got, c.sse)
+				}
+				if got := r.Header.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"); got != c.keyID {
+					t.Errorf("%s %s?%s: kms key %q, want %q", r.Method, r.Path, r.Query, got, c.keyID)
+				}
+			}
+		})
+	}
+}
+
+func TestS3KMSErrorNamesTheKeyID(t *testing.T) {
+	const keyID = "arn:aws:kms:us-east-1:123456789012:key/0000dead-beef"
+	kmsError := func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>KMS.NotFoundException</Code><Message>Invalid keyId %s</Message><RequestId>r1</RequestId></Error>`, keyID)
+		return true
+	}
+	srv := fakeS3(t, kmsError)
+	a := archiveAt(t, srv.URL, nil, storage.S3Options{Bucket: "b", SSE: storage.SSEKMS, KMSKeyID: keyID, PartSize: partSize})
+	errs := map[string]error{"CheckWritable": a.CheckWritable(context.Background())}
+	errs["Commit"] = write(t, a, key, []byte("x")).Commit()
+	for op, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "KMS key "+keyID) || !strings.Contains(err.Error(), "KMS.NotFoundException") {
+			t.Errorf("%s: error %v, want one naming the KMS key and the server's error", op, err)
+		}
+	}
+}
+
+func TestS3CheckWritableLeavesNothing(t *testing.T) {
+	f := newFixture(t)
+	a := f.archive(t, storage.S3Options{Prefix: "stl/"})
+	if err := a.CheckWritable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.keys(t); len(got) != 0 {
+		t.Fatalf("bucket holds %v", got)
+	}
+	if n := f.openUploads(t); n != 0 {
+		t.Fatalf("%d uploads left open", n)
+	}
+}
+
+func TestS3CheckWritableFailsOnMissingBucketAndNamesIt(t *testing.T) {
+	f := newFixture(t)
+	f.bucket = "no-such-bucket"
+	a := f.archive(t, storage.S3Options{})
+	err := a.CheckWritable(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "s3://no-such-bucket") {
+		t.Fatalf("error %v, want one naming the bucket", err)
+	}
+}
+
+func TestS3RejectsKeysOutsideTheArchive(t *testing.T) {
+	a, err := storage.NewS3(s3.New(s3.Options{Region: "us-east-1"}), storage.S3Options{Bucket: "b", Prefix: "stl/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"", "/abs.parquet", "../up.parquet", "a/../../b", "a//b"} {
+		if _, err := a.Create(context.Background(), k); err == nil {
+			t.Errorf("key %q accepted", k)
+		}
+	}
+}
+
+func TestS3StringShowsNoCredentials(t *testing.T) {
+	a, err := storage.NewS3(s3.New(s3.Options{Region: "us-east-1"}), storage.S3Options{Bucket: "b", Prefix: "stl", SSE: storage.SSEKMS, KMSKeyID: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.String(); got != "s3 archive s3://b/stl/ sse=aws:kms" {
+		t.Fatalf("String() = %q", got)
+	}
+}
+
+func archiveAt(t *testing.T, endpoint string, hc *http.Client, opts storage.S3Options) *storage.S3 {
+	t.Helper()
+	s := awsx.Settings{AuthType: awsx.AuthKeys, AccessKey: "AKID", SecretKey: "secret", Region: "us-east-1", MaxAttempts: 1, HTTPClient: hc}
+	cfg, err := awsx.Load(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.UsePathStyle = true
+	})
+	a, err := storage.NewS3(client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// fakeS3 answers the write requests of the S3 REST protocol with success, unless override
+// handles the request first. It stores nothing: it stands in for AWS features (SSE-KMS) that the
+// local S3 server does not have.
+func fakeS3(t *testing.T, override func(http.ResponseWriter, *http.Request) bool) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if override != nil && override(w, r) {
+			return
+		}
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "application/xml")
+		switch {
+		case r.Method == http.MethodPost && q.Has("uploads"):
+			fmt.Fprint(w, `<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>up1</UploadId></InitiateMultipartUploadResult>`)
+		case r.Method == http.MethodPost && q.Has("uploadId"):
+			fmt.Fprint(w, `<CompleteMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><ETag>"e"</ETag></CompleteMultipartUploadResult>`)
+		case r.Method == http.MethodPut:
+			w.Header().Set("ETag", `"e"`)
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.Error(w, "not handled", http.StatusNotImplemented)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
