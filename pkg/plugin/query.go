@@ -222,4 +222,3 @@ func (d *Datasource) clusters() []string {
 	}
 	return names
 }
-

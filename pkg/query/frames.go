@@ -121,7 +121,8 @@ func timeSeries(res *duckdb.Result, preset *presets.Preset) (*data.Frame, error)
 			labels++
 		}
 	}
-	if labels == 0 {
+	if labels == 0 || len(order) == 0 {
+		// Already wide, or empty: an empty wide frame with typed fields is "no data" to alerting.
 		long.SetMeta(&data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}})
 		return long, nil
 	}

@@ -377,4 +377,3 @@ func jsonValue(v any) any {
 	}
 	return nil
 }
-
