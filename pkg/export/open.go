@@ -6,6 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
@@ -18,16 +23,87 @@ func Open(cfg config.Config, opts Options) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, store, storage.Local{Root: cfg.Archive.Path}, opts)
+	archive, err := OpenArchive(cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return New(cfg, store, archive, opts)
 }
 
-// OpenStore opens the state store a configuration describes.
+// openTimeout bounds what opening a store or an archive may wait for: loading AWS settings and,
+// for DynamoDB, describing or creating the table until it is active.
+const openTimeout = 2 * time.Minute
+
+// OpenStore opens the state store a configuration describes: DynamoDB when state.dynamodb is
+// set, else the embedded bbolt file.
 func OpenStore(cfg config.Config) (state.Store, error) {
+	if d := cfg.State.DynamoDB; d != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+		defer cancel()
+		awsCfg, err := awsx.Load(ctx, awsSettings(cfg.AWS, d.Region))
+		if err != nil {
+			return nil, fmt.Errorf("export: open state: %w", err)
+		}
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			if d.Endpoint != "" {
+				o.BaseEndpoint = aws.String(d.Endpoint)
+			}
+		})
+		store, err := state.OpenDynamo(ctx, client, state.DynamoOptions{Table: d.Table, Create: d.Create})
+		if err != nil {
+			return nil, fmt.Errorf("export: open state: %w", err)
+		}
+		return store, nil
+	}
 	store, err := state.OpenBolt(cfg.State.Path)
 	if err != nil {
 		return nil, fmt.Errorf("export: open state: %w", err)
 	}
 	return store, nil
+}
+
+// OpenArchive opens the archive the exporter writes: the S3 bucket when archive.s3 is set, else
+// the local folder.
+func OpenArchive(cfg config.Config) (storage.Archive, error) {
+	s := cfg.Archive.S3
+	if s == nil {
+		return storage.Local{Root: cfg.Archive.Path}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	awsCfg, err := awsx.Load(ctx, awsSettings(cfg.AWS, s.Region))
+	if err != nil {
+		return nil, fmt.Errorf("export: open archive: %w", err)
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if s.Endpoint != "" {
+			o.BaseEndpoint = aws.String(s.Endpoint)
+		}
+		o.UsePathStyle = s.PathStyle
+	})
+	archive, err := storage.NewS3(client, storage.S3Options{Bucket: s.Bucket, Prefix: s.Prefix, SSE: s.SSE, KMSKeyID: s.KMSKeyID})
+	if err != nil {
+		return nil, fmt.Errorf("export: open archive: %w", err)
+	}
+	return archive, nil
+}
+
+// awsSettings maps the configuration's AWS credentials onto awsx; a service's own region wins
+// over the shared one.
+func awsSettings(a config.AWS, region string) awsx.Settings {
+	if region == "" {
+		region = a.Region
+	}
+	return awsx.Settings{
+		AuthType:      awsx.AuthType(a.AuthType),
+		Profile:       a.Profile,
+		AccessKey:     a.AccessKey.Reveal(),
+		SecretKey:     a.SecretKey.Reveal(),
+		AssumeRoleARN: a.AssumeRoleARN,
+		ExternalID:    a.ExternalID,
+		Region:        region,
+	}
 }
 
 // Store is the exporter's state store.

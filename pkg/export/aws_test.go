@@ -1,0 +1,366 @@
+package export_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
+	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awstest"
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
+)
+
+const s3Prefix = "stl/"
+
+// awsBackend is a bucket on a local S3 server and a table on a local DynamoDB server.
+type awsBackend struct {
+	s3     *awstest.S3Server
+	dyn    *awstest.DynamoDBServer
+	bucket string
+	table  string
+}
+
+func newAWSBackend(t *testing.T) *awsBackend {
+	s := awstest.StartS3(t)
+	d := awstest.StartDynamoDB(t)
+	return &awsBackend{s3: s, dyn: d, bucket: s.Bucket(t), table: awstest.Table("stlarchive_state")}
+}
+
+// configure points a test configuration at the backend, as a datasource would.
+func (b *awsBackend) configure(cfg *config.Config) {
+	cfg.Archive.S3 = &config.S3Archive{Bucket: b.bucket, Prefix: s3Prefix, Endpoint: b.s3.Endpoint, PathStyle: true}
+	cfg.State.Path = ""
+	cfg.State.DynamoDB = &config.DynamoDBState{Table: b.table, Endpoint: b.dyn.Endpoint, Create: true}
+	cfg.AWS = config.AWS{AuthType: "keys", Region: awstest.Region,
+		AccessKey: config.Secret(awstest.AccessKey), SecretKey: config.Secret(awstest.SecretKey)}
+}
+
+// store opens the state as one more process would. dynalite checks signatures, not keys.
+func (b *awsBackend) store(t *testing.T) state.Store {
+	t.Helper()
+	cfg, err := awsx.Load(context.Background(), b.dyn.Settings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(b.dyn.Endpoint) })
+	s, err := state.OpenDynamo(context.Background(), client, state.DynamoOptions{Table: b.table, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// archive opens the bucket with few retries, so an outage fails a cycle in seconds.
+func (b *awsBackend) archive(t *testing.T) *storage.S3 {
+	t.Helper()
+	s := b.s3.Settings()
+	s.MaxAttempts, s.MaxBackoff = 2, 200*time.Millisecond
+	cfg, err := awsx.Load(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(b.s3.Endpoint)
+		o.UsePathStyle = true
+	})
+	a, err := storage.NewS3(client, storage.S3Options{Bucket: b.bucket, Prefix: s3Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+var layoutRe = regexp.MustCompile(`^stl/([a-z_]+)/cluster=([a-z0-9_-]+)/day=\d{4}-\d{2}-\d{2}/[^/]+\.parquet$`)
+
+// download copies the archive out of the bucket into a local folder with the same layout and
+// checks that every key follows the documented layout.
+func (b *awsBackend) download(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	client := b.s3.Client(t)
+	root := t.TempDir()
+	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &b.bucket})
+	n := 0
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			m := layoutRe.FindStringSubmatch(key)
+			if m == nil {
+				t.Fatalf("object %s is not under the layout <prefix><table>/cluster=<c>/day=<YYYY-MM-DD>/<window>.parquet", key)
+			}
+			if _, ok := tables.Lookup(m[1]); !ok {
+				t.Fatalf("object %s: unknown table %s", key, m[1])
+			}
+			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: &key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(root, filepath.FromSlash(key[len(s3Prefix):]))
+			os.MkdirAll(filepath.Dir(dst), 0o755)
+			f, err := os.Create(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = io.Copy(f, out.Body)
+			out.Body.Close()
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	t.Logf("downloaded %d objects from s3://%s/%s", n, b.bucket, s3Prefix)
+	return root
+}
+
+func TestExportToS3AndDynamoDBEqualsTheSource(t *testing.T) {
+	b := newAWSBackend(t)
+	c := newSimCluster(t, "aws-east", 2)
+	cfg := testConfig(t, t.TempDir(), c.Cfg)
+	b.configure(&cfg)
+	e := openExporter(t, cfg, export.Options{})
+	if err := e.Archive().CheckWritable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.History(t, time.Hour)
+	stop := c.Run(t)
+	for range 3 {
+		mustCycle(t, e)
+		time.Sleep(500 * time.Millisecond)
+	}
+	stop()
+	waitPastLag(t, c, c.SourceNow(t))
+	mustCycle(t, e)
+	assertArchiveEqualsSource(t, b.download(t), e.Store(), c)
+}
+
+// killable makes an exporter's process "die": from the kill on, every call to the state or the
+// archive fails, so it neither renews nor releases its lease, exactly as a killed process.
+type killable struct {
+	dead atomic.Bool
+}
+
+var errKilled = errors.New("process killed")
+
+type killableStore struct {
+	state.Store
+	k *killable
+}
+
+func (s killableStore) Put(ctx context.Context, p *state.Progress) error {
+	if s.k.dead.Load() {
+		return errKilled
+	}
+	return s.Store.Put(ctx, p)
+}
+
+func (s killableStore) Acquire(ctx context.Context, cluster, owner string, ttl time.Duration) (bool, state.Lease, error) {
+	if s.k.dead.Load() {
+		return false, state.Lease{}, errKilled
+	}
+	return s.Store.Acquire(ctx, cluster, owner, ttl)
+}
+
+func (s killableStore) Release(ctx context.Context, cluster, owner string) error {
+	if s.k.dead.Load() {
+		return errKilled
+	}
+	return s.Store.Release(ctx, cluster, owner)
+}
+
+// TestHAOnS3AndDynamoDB runs two exporters on one DynamoDB table and one bucket while the
+// simulators write, then kills the one holding a lease in the middle of a window.
+func TestHAOnS3AndDynamoDB(t *testing.T) {
+	b := newAWSBackend(t)
+	sims := []*simCluster{newSimCluster(t, "ha-a", 2), newSimCluster(t, "ha-b", 2)}
+	cfg := testConfig(t, t.TempDir(), sims[0].Cfg, sims[1].Cfg)
+	cfg.Export.Lease = 3 * time.Second
+	arch := &countingArchive{Archive: b.archive(t), commits: map[string]int{}}
+	kill := &killable{}
+	var killedAt atomic.Value // "cluster/table" of the window the kill interrupted
+	armed := atomic.Bool{}
+	var exps []*export.Exporter
+	for i, owner := range []string{"replica-1", "replica-2"} {
+		opts := export.Options{Owner: owner}
+		var store state.Store = b.store(t)
+		if i == 0 {
+			store = killableStore{Store: store, k: kill}
+			opts.Hook = func(step export.Step, cluster, table string) {
+				if step == export.StepWritten && armed.Load() && kill.dead.CompareAndSwap(false, true) {
+					killedAt.Store(cluster + "/" + table)
+				}
+			}
+		}
+		e, err := export.New(cfg, store, arch, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.Close)
+		exps = append(exps, e)
+	}
+	for _, c := range sims {
+		c.History(t, time.Hour)
+	}
+	stops := []func(){sims[0].Run(t), sims[1].Run(t)}
+
+	var skipped atomic.Int64
+	cycle := func(es ...*export.Exporter) {
+		var wg sync.WaitGroup
+		for _, e := range es {
+			wg.Go(func() {
+				for _, r := range e.Cycle(context.Background()) {
+					if r.Skipped {
+						skipped.Add(1)
+					} else if err := r.Failed(); err != nil && !errors.Is(err, errKilled) && !kill.dead.Load() {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for range 10 {
+		cycle(exps...)
+		time.Sleep(300 * time.Millisecond)
+	}
+	for key, n := range arch.commits {
+		if n != 1 {
+			t.Errorf("object %s written %d times by two exporters", key, n)
+		}
+	}
+	before := len(arch.commits)
+	t.Logf("10 cycles of 2 exporters: %d objects, each written once; %d cluster cycles skipped for the other's lease", before, skipped.Load())
+
+	// Kill replica-1 after it wrote an object and before it committed the window.
+	armed.Store(true)
+	for i := 0; !kill.dead.Load(); i++ {
+		if i == 30 {
+			t.Fatal("replica-1 wrote no object to be killed after")
+		}
+		time.Sleep(time.Second)
+		cycle(exps[0])
+	}
+	t.Logf("replica-1 killed after writing %v", killedAt.Load())
+	// replica-2 takes over once the dead lease expires, and redoes the interrupted window.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res := exps[1].Cycle(context.Background())
+		took := true
+		for _, r := range res {
+			if r.Skipped {
+				took = false
+			} else if err := r.Failed(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if took {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replica-2 never took over the dead replica's lease")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for _, stop := range stops {
+		stop()
+	}
+	for _, c := range sims {
+		waitPastLag(t, c, c.SourceNow(t))
+	}
+	cycle(exps[1])
+	store := b.store(t)
+	root := b.download(t)
+	for _, c := range sims {
+		assertArchiveEqualsSource(t, root, store, c)
+	}
+}
+
+// TestS3OutageMidCycleFailsCleanlyAndCatchesUp stops the S3 server while a window is being
+// written.
+func TestS3OutageMidCycleFailsCleanlyAndCatchesUp(t *testing.T) {
+	b := newAWSBackend(t)
+	c := newSimCluster(t, "outage", 2)
+	cfg := testConfig(t, t.TempDir(), c.Cfg)
+	store := b.store(t)
+	var stopped atomic.Bool
+	var stoppedIn string
+	hook := func(step export.Step, cluster, table string) {
+		if step == export.StepWriting && table == "stl_scan" && stopped.CompareAndSwap(false, true) {
+			stoppedIn = table
+			b.s3.Stop(t)
+		}
+	}
+	e, err := export.New(cfg, store, b.archive(t), export.Options{Hook: hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	c.History(t, time.Hour)
+	waitPastLag(t, c, c.SourceNow(t))
+
+	ctx := context.Background()
+	before := map[string]state.Progress{}
+	for _, tb := range tables.Names() {
+		p, err := store.Get(ctx, c.Cfg.Name, tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[tb] = p
+	}
+	res := e.Cycle(ctx)
+	if !stopped.Load() {
+		t.Fatal("the cycle never reached the write of stl_scan")
+	}
+	var failed []string
+	for _, r := range res {
+		for _, tr := range r.Tables {
+			if tr.Err != nil {
+				failed = append(failed, tr.Table)
+			}
+		}
+	}
+	if len(failed) == 0 {
+		t.Fatal("the cycle succeeded with the S3 server stopped")
+	}
+	t.Logf("S3 stopped while writing %s; failed tables: %v", stoppedIn, failed)
+	for _, tb := range failed {
+		after, err := store.Get(ctx, c.Cfg.Name, tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !after.Watermark.Equal(before[tb].Watermark) {
+			t.Errorf("watermark of %s moved from %v to %v during the outage", tb, before[tb].Watermark, after.Watermark)
+		}
+		if after.LastError == "" {
+			t.Errorf("the failed window of %s left no error in the state", tb)
+		}
+	}
+
+	b.s3.Start(t)
+	stop := c.Run(t)
+	time.Sleep(time.Second)
+	stop()
+	waitPastLag(t, c, c.SourceNow(t))
+	mustCycle(t, e)
+	assertArchiveEqualsSource(t, b.download(t), store, c)
+}
