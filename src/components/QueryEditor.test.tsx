@@ -28,7 +28,7 @@ async function setup(query: Partial<StlQuery> = {}) {
   fakeTemplateSrv([{ name: 'cluster', value: ['prod-east'], multi: true }]);
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
-  const full: StlQuery = { refId: 'A', queryType: 'diagnostics', preset: 'query_volume', ...query };
+  const full = { refId: 'A', queryType: 'diagnostics', preset: 'query_volume', ...query } as StlQuery;
   render(<QueryEditor datasource={newDataSource()} query={full} onChange={onChange} onRunQuery={onRunQuery} />);
   // Let the resource requests the editor starts on mount settle before the test acts.
   await act(async () => {});
@@ -156,5 +156,16 @@ describe('QueryEditor', () => {
     await expect(provider.columns.resolve({ table: 'stl_query' })).resolves.toEqual([
       { name: 'query', type: 'INTEGER' },
     ]);
+  });
+
+  it('gives a query saved without a type the diagnostics type on its first change', async () => {
+    const { onChange, user } = await setup({ queryType: undefined, preset: undefined });
+
+    openSelect('Preset');
+    await user.click(within(await screen.findByRole('listbox')).getByText('Top queries'));
+
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ queryType: 'diagnostics', preset: 'top_queries' })
+    );
   });
 });

@@ -15,8 +15,11 @@ const QUERY_TYPES: Array<SelectableValue<QueryType>> = [
   { label: 'Export status', value: 'status', description: 'Watermarks, lag and gaps per cluster and table' },
 ];
 
-export function QueryEditor({ datasource, query, onChange, onRunQuery }: Props) {
-  const queryType = query.queryType ?? 'diagnostics';
+export function QueryEditor({ datasource, query: stored, onChange, onRunQuery }: Props) {
+  // Queries saved before a type was chosen (e.g. a new annotation) are diagnostics queries; every
+  // change made here then carries the type explicitly.
+  const queryType = stored.queryType ?? 'diagnostics';
+  const query: StlQuery = { ...stored, queryType };
 
   const onQueryTypeChange = (next: QueryType) => {
     onChange({
