@@ -116,6 +116,7 @@ func TestEveryProvisionedQueryAnswersOverAnExportedArchive(t *testing.T) {
 		}
 		all = append(all, qs...)
 	}
+	start := time.Now()
 	for _, q := range all {
 		ans, err := answer(t, svc, q, values, now)
 		if err != nil {
@@ -129,7 +130,17 @@ func TestEveryProvisionedQueryAnswersOverAnExportedArchive(t *testing.T) {
 		if rows == 0 {
 			t.Errorf("%s %s %q: no rows\n%s", q.File, q.Kind, q.Title, ans.SQL)
 		}
+		if q.TimeSeries {
+			for _, f := range ans.Frames {
+				for _, field := range f.Fields {
+					if field.Type().Numeric() && field.Labels["cluster"] == "" {
+						t.Errorf("%s %q: series %s is not labelled by cluster", q.File, q.Title, field.Name)
+					}
+				}
+			}
+		}
 	}
+	t.Logf("%d dashboard queries answered in %v", len(all), time.Since(start).Round(time.Millisecond))
 
 	// Alert rules run as stored, over their own relative range, and must give numeric series
 	// labelled by cluster.
