@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/postgres.sh install
+scripts/versitygw.sh install
+scripts/dynalite.sh install
 if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
 
 echo "== go vet"
