@@ -409,4 +409,3 @@ func overviewPanels(path string) ([]panel, time.Duration, error) {
 	}
 	return out, rng, nil
 }
-

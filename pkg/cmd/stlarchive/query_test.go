@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/internal/simtest"
+)
+
+// TestQueryShowsSimulatedClustersSideBySide does what a new user does after the demo: export,
+// then ask for a diagnostic and for SQL.
+func TestQueryShowsSimulatedClustersSideBySide(t *testing.T) {
+	dir := t.TempDir()
+	a, b := simtest.New(t, "east", 1), simtest.New(t, "west", 1)
+	var last time.Time
+	for _, c := range []*simtest.Cluster{a, b} {
+		last = c.History(t, 30*time.Minute)
+	}
+	cfgPath := writeConfig(t, dir, a, b)
+	simtest.WaitPastLag(t, a, last)
+	simtest.WaitPastLag(t, b, last)
+	if r := runCLI(t, nil, "export", "--once", "--config", cfgPath); r.code != 0 {
+		t.Fatalf("export: %d\n%s", r.code, r.stderr)
+	}
+
+	r := runCLI(t, nil, "query", "--config", cfgPath, "--preset", "query_volume", "--from", "-1h", "--interval", "10m", "--format", "csv")
+	if r.code != 0 {
+		t.Fatalf("query_volume: exit %d\n%s", r.code, r.stderr)
+	}
+	records, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(records[0], ","); got != "time,queries east,queries west" {
+		t.Errorf("header %q, want the clusters side by side", got)
+	}
+	if len(records) < 4 {
+		t.Errorf("only %d rows for 30 minutes of history in 10-minute buckets:\n%s", len(records)-1, r.stdout)
+	}
+
+	r = runCLI(t, nil, "query", "SELECT cluster, count(*) AS n FROM stl_query WHERE $__timeFilter(endtime) AND $__clusterFilter GROUP BY 1",
+		"--config", cfgPath, "--clusters", "west", "--format", "json", "--verbose")
+	if r.code != 0 {
+		t.Fatalf("sql: exit %d\n%s", r.code, r.stderr)
+	}
+	var rows []struct {
+		Cluster string
+		N       int64
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("%v:\n%s", err, r.stdout)
+	}
+	if len(rows) != 1 || rows[0].Cluster != "west" || rows[0].N == 0 {
+		t.Errorf("rows %+v, want west alone with its queries", rows)
+	}
+	if !strings.Contains(r.stderr, "cluster IN ('west')") || strings.Contains(r.stderr, "$__") {
+		t.Errorf("--verbose does not show the expanded SQL:\n%s", r.stderr)
+	}
+
+	r = runCLI(t, nil, "query", "--config", cfgPath, "--preset", "top_queries", "--limit", "3")
+	if r.code != 0 {
+		t.Fatalf("top_queries: exit %d\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "cluster") || !strings.Contains(r.stderr, "truncated") {
+		t.Errorf("top_queries with --limit 3: want a header, 3 rows and a truncation warning:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	r = runCLI(t, nil, "query", "--config", cfgPath, "SELECT * FROM read_csv('/etc/passwd')")
+	if r.code != 2 || !strings.Contains(r.stderr, "read_csv is not allowed") || r.stdout != "" {
+		t.Errorf("a refused query: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
