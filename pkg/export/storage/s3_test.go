@@ -9,9 +9,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -407,4 +410,93 @@ func fakeS3(t *testing.T, override func(http.ResponseWriter, *http.Request) bool
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestS3TransientErrorsAreRetried answers the first attempt of every request with 503 SlowDown,
+// as S3 does under load; the SDK's retryer must try again, after a backoff, and succeed.
+func TestS3TransientErrorsAreRetried(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	attempts := 0
+	srv := fakeS3(t, func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		op := r.Method + " " + r.URL.RawQuery
+		seen[op]++
+		if seen[op] > 1 {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+		return true
+	})
+	s := awsx.Settings{AuthType: awsx.AuthKeys, AccessKey: "AKID", SecretKey: "secret", Region: "us-east-1", MaxAttempts: 3, MaxBackoff: 50 * time.Millisecond}
+	cfg, err := awsx.Load(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(srv.URL); o.UsePathStyle = true })
+	a, err := storage.NewS3(client, storage.S3Options{Bucket: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := write(t, a, key, []byte("x")).Commit(); err != nil {
+		t.Fatalf("commit after one SlowDown: %v", err)
+	}
+	if attempts != 2 {
+		t.Fatalf("%d attempts, want 2 (one refused, one retried)", attempts)
+	}
+}
+
+// TestS3MemoryStaysBoundedByPartsInFlight streams an object forty times the part size and
+// samples the heap: the uploader holds a bounded set of part buffers, whatever the object size.
+func TestS3MemoryStaysBoundedByPartsInFlight(t *testing.T) {
+	srv := fakeS3(t, nil)
+	a := archiveAt(t, srv.URL, nil, storage.S3Options{Bucket: "b", PartSize: partSize, Concurrency: 2})
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+		}
+	}()
+	o, err := a.Create(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := randomBytes(t, 1<<20)
+	const total = 40 * partSize
+	for written := 0; written < total; written += len(chunk) {
+		if _, err := o.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	close(done)
+	<-sampled
+	grew := int64(peak.Load()) - int64(base.HeapInuse)
+	t.Logf("object of %d MiB: heap grew by at most %d MiB (part size %d MiB, concurrency 2)", total>>20, grew>>20, partSize>>20)
+	// Parts in flight plus the one being filled, with room for garbage not yet collected; a
+	// buffered object would need all 200 MiB.
+	if limit := int64(4 * (2 + 1) * partSize); grew > limit {
+		t.Fatalf("heap grew by %d MiB, more than %d MiB", grew>>20, limit>>20)
+	}
 }
