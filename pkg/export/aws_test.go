@@ -195,7 +195,9 @@ func TestHAOnS3AndDynamoDB(t *testing.T) {
 	sims := []*simCluster{newSimCluster(t, "ha-a", 2), newSimCluster(t, "ha-b", 2)}
 	cfg := testConfig(t, t.TempDir(), sims[0].Cfg, sims[1].Cfg)
 	cfg.Export.Lease = 3 * time.Second
-	arch := &countingArchive{Archive: b.archive(t), commits: map[string]int{}}
+	base := b.archive(t)
+	// One count per replica, over the same bucket.
+	archs := []*countingArchive{{Archive: base, commits: map[string]int{}}, {Archive: base, commits: map[string]int{}}}
 	kill := &killable{}
 	var killedAt atomic.Value // "cluster/table" of the window the kill interrupted
 	armed := atomic.Bool{}
@@ -211,7 +213,7 @@ func TestHAOnS3AndDynamoDB(t *testing.T) {
 				}
 			}
 		}
-		e, err := export.New(cfg, store, arch, opts)
+		e, err := export.New(cfg, store, archs[i], opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,13 +245,23 @@ func TestHAOnS3AndDynamoDB(t *testing.T) {
 		cycle(exps...)
 		time.Sleep(300 * time.Millisecond)
 	}
-	for key, n := range arch.commits {
-		if n != 1 {
-			t.Errorf("object %s written %d times by two exporters", key, n)
+	writes := func() map[string][2]int {
+		w := map[string][2]int{}
+		for i, a := range archs {
+			for key, n := range a.commits {
+				c := w[key]
+				c[i] = n
+				w[key] = c
+			}
+		}
+		return w
+	}
+	for key, n := range writes() {
+		if n[0]+n[1] != 1 {
+			t.Errorf("object %s written %d times by replica-1 and %d times by replica-2", key, n[0], n[1])
 		}
 	}
-	before := len(arch.commits)
-	t.Logf("10 cycles of 2 exporters: %d objects, each written once; %d cluster cycles skipped for the other's lease", before, skipped.Load())
+	t.Logf("10 cycles of 2 exporters: %d objects, each written once; %d cluster cycles skipped for the other's lease", len(writes()), skipped.Load())
 
 	// Kill replica-1 after it wrote an object and before it committed the window.
 	armed.Store(true)
@@ -260,9 +272,10 @@ func TestHAOnS3AndDynamoDB(t *testing.T) {
 		time.Sleep(time.Second)
 		cycle(exps[0])
 	}
+	killTime := time.Now()
 	t.Logf("replica-1 killed after writing %v", killedAt.Load())
 	// replica-2 takes over once the dead lease expires, and redoes the interrupted window.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := killTime.Add(30 * time.Second)
 	for {
 		res := exps[1].Cycle(context.Background())
 		took := true
@@ -274,6 +287,7 @@ func TestHAOnS3AndDynamoDB(t *testing.T) {
 			}
 		}
 		if took {
+			t.Logf("lease passed to replica-2 %v after the kill (lease %v)", time.Since(killTime).Round(100*time.Millisecond), cfg.Export.Lease)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -288,6 +302,23 @@ func TestHAOnS3AndDynamoDB(t *testing.T) {
 		waitPastLag(t, c, c.SourceNow(t))
 	}
 	cycle(exps[1])
+	// No replica writes an object twice. An object both wrote is a window the dead replica had
+	// written but not committed when it died (one per cluster it was exporting), redone by the
+	// survivor under the same key.
+	redone := 0
+	for key, n := range writes() {
+		switch {
+		case n[0] > 1 || n[1] > 1:
+			t.Errorf("object %s written %d times by replica-1 and %d times by replica-2", key, n[0], n[1])
+		case n[0] == 1 && n[1] == 1:
+			redone++
+			t.Logf("redone after the kill: %s", key)
+		}
+	}
+	// An empty window has no object, so a kill after one leaves nothing to redo.
+	if redone > len(sims)*len(tables.Names()) {
+		t.Errorf("%d objects redone after the kill, more than one window per cluster and table", redone)
+	}
 	store := b.store(t)
 	root := b.download(t)
 	for _, c := range sims {
