@@ -18,13 +18,18 @@ const PRESETS = [
   { id: 'var_clusters', title: 'Clusters (variable)', description: 'Cluster names', format: 'variable' },
 ];
 
-async function setup(query: Partial<StlQuery> = {}) {
-  const backend = fakeBackend({
-    presets: PRESETS,
-    clusters: ['prod-east', 'prod-west'],
-    macros: [{ name: '$__timeFilter', args: '(column)', description: 'Rows in the dashboard time range' }],
-    tables: [{ name: 'stl_query', columns: [{ name: 'query', type: 'INTEGER' }] }],
-  });
+async function setup(query: Partial<StlQuery> = {}, without: string[] = []) {
+  const backend = fakeBackend(
+    omit(
+      {
+        presets: PRESETS,
+        clusters: ['prod-east', 'prod-west'],
+        macros: [{ name: '$__timeFilter', args: '(column)', description: 'Rows in the dashboard time range' }],
+        tables: [{ name: 'stl_query', columns: [{ name: 'query', type: 'INTEGER' }] }],
+      },
+      without
+    )
+  );
   fakeTemplateSrv([{ name: 'cluster', value: ['prod-east'], multi: true }]);
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
@@ -34,6 +39,9 @@ async function setup(query: Partial<StlQuery> = {}) {
   await act(async () => {});
   return { onChange, onRunQuery, backend, user: userEvent.setup() };
 }
+
+const omit = (routes: Record<string, unknown>, keys: string[]) =>
+  Object.fromEntries(Object.entries(routes).filter(([k]) => !keys.includes(k)));
 
 /** Opens a Grafana Select by its input's id-linked label. */
 function openSelect(label: string) {
@@ -167,5 +175,12 @@ describe('QueryEditor', () => {
     expect(onChange).toHaveBeenLastCalledWith(
       expect.objectContaining({ queryType: 'diagnostics', preset: 'top_queries' })
     );
+  });
+
+  it('still offers the SQL editor when the backend cannot list macros, and says so', async () => {
+    await setup({ queryType: 'sql', rawSql: 'SELECT 1' }, ['macros']);
+
+    expect(await screen.findByLabelText('Code editor')).toHaveValue('SELECT 1');
+    expect(screen.getByText(/Macro completion unavailable/)).toBeInTheDocument();
   });
 });

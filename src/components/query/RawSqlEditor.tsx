@@ -54,6 +54,7 @@ export function RawSqlEditor({ datasource, query, onChange, onRunQuery, showForm
           />
         </div>
       )}
+      {macros.error && <Text color="warning">Macro completion unavailable: {macros.error}</Text>}
       {showFormat && (
         <InlineField label="Format" labelWidth={14}>
           <Select<QueryFormat>
