@@ -124,3 +124,16 @@ func TestMalformedAWSSettingsNameTheField(t *testing.T) {
 		})
 	}
 }
+
+func TestAWSProvisioningExampleLoads(t *testing.T) {
+	env := map[string]string{"STL_ARCHIVE_EXTERNAL_ID": "ext-7", "PROD_EAST_HOST": "prod.example.com", "PROD_EAST_PASSWORD": secretValue}
+	cfg, err := LoadProvisioning("testdata/provisioning-aws/datasources", "", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Archive.S3 == nil || cfg.Archive.S3.Bucket != "my-stl-archive" || cfg.Archive.S3.SSE != SSEKMS ||
+		cfg.State.DynamoDB == nil || cfg.State.DynamoDB.Table != "stlarchive_state" || cfg.State.Path != "" ||
+		cfg.AWS.ExternalID != "ext-7" || cfg.AWS.AuthType != "default" {
+		t.Fatalf("loaded %s / %+v / %+v", cfg, cfg.Archive.S3, cfg.AWS)
+	}
+}
