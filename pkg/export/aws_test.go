@@ -1,12 +1,16 @@
 package export_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,6 +143,12 @@ func TestExportToS3AndDynamoDBEqualsTheSource(t *testing.T) {
 	cfg := testConfig(t, t.TempDir(), c.Cfg)
 	b.configure(&cfg)
 	e := openExporter(t, cfg, export.Options{})
+	if _, isS3 := e.Archive().(*storage.S3); !isS3 {
+		t.Fatalf("archive is %s, want the S3 archive the configuration names", e.Archive())
+	}
+	if _, isDynamo := e.Store().(*state.Dynamo); !isDynamo {
+		t.Fatalf("state is %T, want the DynamoDB store the configuration names", e.Store())
+	}
 	if err := e.Archive().CheckWritable(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +351,9 @@ func TestS3OutageMidCycleFailsCleanlyAndCatchesUp(t *testing.T) {
 			b.s3.Stop(t)
 		}
 	}
-	e, err := export.New(cfg, store, b.archive(t), export.Options{Hook: hook})
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	e, err := export.New(cfg, store, b.archive(t), export.Options{Hook: hook, Log: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,6 +386,11 @@ func TestS3OutageMidCycleFailsCleanlyAndCatchesUp(t *testing.T) {
 		t.Fatal("the cycle succeeded with the S3 server stopped")
 	}
 	t.Logf("S3 stopped while writing %s; failed tables: %v", stoppedIn, failed)
+	for _, r := range res {
+		if err := r.Failed(); err != nil {
+			fmt.Fprintln(&logs, err)
+		}
+	}
 	for _, tb := range failed {
 		after, err := store.Get(ctx, c.Cfg.Name, tb)
 		if err != nil {
@@ -394,4 +411,17 @@ func TestS3OutageMidCycleFailsCleanlyAndCatchesUp(t *testing.T) {
 	waitPastLag(t, c, c.SourceNow(t))
 	mustCycle(t, e)
 	assertArchiveEqualsSource(t, b.download(t), store, c)
+	list, err := store.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&logs, "%+v\n", list)
+	for _, secret := range []string{awstest.SecretKey, c.Cfg.Password.Reveal()} {
+		if bytes.Contains(logs.Bytes(), []byte(secret)) {
+			t.Errorf("a secret appears in the logs, errors or state:\n%s", logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "connect: connection refused") {
+		t.Errorf("the logs and errors do not show the outage:\n%s", logs.String())
+	}
 }
