@@ -46,6 +46,9 @@ type S3Options struct {
 // multipart upload while it is written and becomes visible only when the upload completes on
 // Commit; an object smaller than one part is sent with a single PutObject on Commit. Either way S3
 // replaces the object under the key atomically, and Abort leaves nothing behind.
+//
+// The uploader is feature/s3/manager's. The SDK marks it superseded by feature/s3/transfermanager,
+// which is still a v0 module; moving over changes nothing above this type.
 type S3 struct {
 	client   s3API
 	uploader *manager.Uploader
