@@ -128,10 +128,23 @@ func Normalize(m Model, catalog *presets.Catalog) (Model, *presets.Preset, error
 	return m, preset, nil
 }
 
-// normalizeClusters returns nil for all clusters, or the validated names.
+// normalizeClusters returns nil for all clusters, or the validated names. A value may hold
+// several names as Grafana formats a multi-value variable ("a,b" or "{a,b}").
 func normalizeClusters(in []string) ([]string, error) {
 	var out []string
+	var split []string
 	for _, c := range in {
+		c = strings.TrimSpace(c)
+		if strings.HasPrefix(c, "{") && strings.HasSuffix(c, "}") {
+			c = c[1 : len(c)-1]
+		}
+		if variableRe.MatchString(c) {
+			split = append(split, c) // "${cluster:csv}" holds a comma-free name
+			continue
+		}
+		split = append(split, strings.Split(c, ",")...)
+	}
+	for _, c := range split {
 		c = strings.TrimSpace(c)
 		switch {
 		case c == "":

@@ -34,6 +34,7 @@ func TestModelsGetTheDefaultsOfAPanelAndOfAnAlertRule(t *testing.T) {
 		{"All is all clusters", `{"clusters":["$__all"]}`, "", "diagnostics", "query_volume", "time_series", nil},
 		{"empty list is all clusters", `{"clusters":[]}`, "", "diagnostics", "query_volume", "time_series", nil},
 		{"clusters kept", `{"clusters":["east"," west-2 ",""]}`, "", "diagnostics", "query_volume", "time_series", []string{"east", "west-2"}},
+		{"multi-value variable formats", `{"clusters":["{east,west-2}","c3, c4"]}`, "", "diagnostics", "query_volume", "time_series", []string{"east", "west-2", "c3", "c4"}},
 		{"status is a table", `{"queryType":"status"}`, "", "status", "", "table", nil},
 	}
 	for _, tc := range cases {
