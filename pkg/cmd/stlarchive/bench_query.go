@@ -150,7 +150,15 @@ func runBenchQuery(ctx context.Context, args []string) error {
 		}
 		return sumFrames(ans), nil
 	}
-	source := func() (int64, error) { return sourceVolume(ctx, cfg, from, to, interval) }
+	// Connections are opened before timing: the comparison is of the queries, not of log-ins.
+	conns := make([]*pgx.Conn, len(cfg.Clusters))
+	for i, c := range cfg.Clusters {
+		if conns[i], err = connect(ctx, c, c.Database); err != nil {
+			return err
+		}
+		defer conns[i].Close(context.WithoutCancel(ctx))
+	}
+	source := func() (int64, error) { return sourceVolume(ctx, conns, cfg.Export.QueryGroup, from, to, interval) }
 	var engineTimes, sourceTimes []time.Duration
 	var engineCount, sourceCount int64
 	for range *runs {
@@ -278,18 +286,13 @@ func backfillCluster(ctx context.Context, c config.Cluster, i int, rate float64,
 // sourceVolume is query_volume computed on each cluster's PostgreSQL, one after another, as a
 // cross-cluster question must be asked without an archive. Like the archive, it leaves out the
 // exporter's own queries.
-func sourceVolume(ctx context.Context, cfg config.Config, from, to time.Time, interval time.Duration) (int64, error) {
+func sourceVolume(ctx context.Context, conns []*pgx.Conn, queryGroup string, from, to time.Time, interval time.Duration) (int64, error) {
 	var total int64
-	for _, c := range cfg.Clusters {
-		conn, err := connect(ctx, c, c.Database)
-		if err != nil {
-			return 0, err
-		}
+	for _, conn := range conns {
 		rows, err := conn.Query(ctx, `SELECT date_bin($3::interval, endtime, TIMESTAMP '2000-01-03') AS time, count(*) AS queries
 			FROM stl_query WHERE endtime >= $1 AND endtime <= $2 AND label <> $4 GROUP BY 1 ORDER BY 1`,
-			from, to, interval, cfg.Export.QueryGroup)
+			from, to, interval, queryGroup)
 		if err != nil {
-			conn.Close(ctx)
 			return 0, err
 		}
 		for rows.Next() {
@@ -297,13 +300,11 @@ func sourceVolume(ctx context.Context, cfg config.Config, from, to time.Time, in
 			var n int64
 			if err := rows.Scan(&t, &n); err != nil {
 				rows.Close()
-				conn.Close(ctx)
 				return 0, err
 			}
 			total += n
 		}
 		rows.Close()
-		conn.Close(ctx)
 		if err := rows.Err(); err != nil {
 			return 0, err
 		}
