@@ -35,7 +35,8 @@ var overviewFallback = []string{"query_volume", "query_duration", "alert_events"
 //	stlarchive bench query --pg postgres://postgres:postgres@127.0.0.1:5432 [--dir DIR]
 //	                       [--clusters 10] [--days 30] [--runs 5]
 //
-// It creates one database per cluster on the server (reused when it already holds the history),
+// It creates one database per cluster and history length on the server (stlbench_<days>d_<i>,
+// reused when it already holds the history),
 // backfills it with the simulator, exports it with the real exporter into DIR/archive, then times,
 // interleaved, the query_volume preset on the embedded engine against the same aggregation on the
 // source PostgreSQL (summed over the cluster databases), and every panel of the overview
@@ -67,7 +68,7 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	cfg.Export.Timeout = 4 * time.Hour
 	cfg.Query.Timeout = 10 * time.Minute
 	for i := range *n {
-		cfg.Clusters = append(cfg.Clusters, benchCluster(server, i))
+		cfg.Clusters = append(cfg.Clusters, benchCluster(server, i, *days))
 	}
 
 	// 1. History on the source.
@@ -217,7 +218,7 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-func benchCluster(server *url.URL, i int) config.Cluster {
+func benchCluster(server *url.URL, i, days int) config.Cluster {
 	port, _ := strconv.Atoi(server.Port())
 	if port == 0 {
 		port = 5432
@@ -226,7 +227,7 @@ func benchCluster(server *url.URL, i int) config.Cluster {
 	c := config.DefaultCluster()
 	c.Name = fmt.Sprintf("bench-%02d", i)
 	c.Host, c.Port, c.User, c.Password, c.SSLMode = server.Hostname(), port, server.User.Username(), config.Secret(pw), "disable"
-	c.Database = fmt.Sprintf("stlbench_%02d", i)
+	c.Database = fmt.Sprintf("stlbench_%dd_%02d", days, i)
 	return c
 }
 
