@@ -26,11 +26,13 @@ start() {
   local dir=$1 port=$2 i
   [ -f "$cli" ] || { echo "dynalite.sh: dynalite is not installed (run: scripts/dynalite.sh install)" >&2; exit 1; }
   mkdir -p "$dir"
+  # A port someone else already listens on would look like a started server.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "dynalite.sh: port $port is in use" >&2; exit 3; fi
   # Tables become active after 50 ms instead of 500: tests create one per case.
   nohup node "$cli" --host 127.0.0.1 --port "$port" --path "$dir" --createTableMs 50 >"$dir.log" 2>&1 &
   echo $! >"$dir.pid"
   for i in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && kill -0 "$(cat "$dir.pid")" 2>/dev/null; then return 0; fi
     if ! kill -0 "$(cat "$dir.pid")" 2>/dev/null; then cat "$dir.log" >&2; exit 1; fi
     sleep 0.1
   done

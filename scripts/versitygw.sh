@@ -25,12 +25,14 @@ start() {
   local dir=$1 port=$2 access=$3 secret=$4 i
   [ -x "$bin" ] || { echo "versitygw.sh: versitygw is not installed (run: scripts/versitygw.sh install)" >&2; exit 1; }
   mkdir -p "$dir"
+  # A port someone else already listens on would look like a started server.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "versitygw.sh: port $port is in use" >&2; exit 3; fi
   # The credentials go through the environment so they do not show in the process list.
   ROOT_ACCESS_KEY="$access" ROOT_SECRET_KEY="$secret" \
     nohup "$bin" --port "127.0.0.1:$port" posix "$dir" >"$dir.log" 2>&1 &
   echo $! >"$dir.pid"
   for i in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && kill -0 "$(cat "$dir.pid")" 2>/dev/null; then return 0; fi
     if ! kill -0 "$(cat "$dir.pid")" 2>/dev/null; then cat "$dir.log" >&2; exit 1; fi
     sleep 0.1
   done

@@ -63,18 +63,15 @@ type S3Server struct {
 func StartS3(t testing.TB) *S3Server {
 	t.Helper()
 	root := require(t, "versitygw", "versitygw.sh", ".tools/bin/versitygw")
-	port, err := pgtest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &S3Server{
-		Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port),
-		dir:      filepath.Join(t.TempDir(), "s3"),
-		port:     port,
-		script:   filepath.Join(root, "scripts", "versitygw.sh"),
-	}
-	s.Start(t)
-	t.Cleanup(func() { s.Stop(t) })
+	s := &S3Server{dir: filepath.Join(t.TempDir(), "s3"), script: filepath.Join(root, "scripts", "versitygw.sh")}
+	s.port = start(t, func(port int) error {
+		return runErr(s.script, "start", s.dir, fmt.Sprint(port), AccessKey, SecretKey)
+	})
+	s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s.port)
+	t.Cleanup(func() {
+		logTail(t, s.dir+".log")
+		s.Stop(t)
+	})
 	return s
 }
 
@@ -127,15 +124,47 @@ type DynamoDBServer struct {
 func StartDynamoDB(t testing.TB) *DynamoDBServer {
 	t.Helper()
 	root := require(t, "dynalite", "dynalite.sh", ".tools/dynalite/node_modules/dynalite/cli.js")
-	port, err := pgtest.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := filepath.Join(t.TempDir(), "dynamodb")
 	script := filepath.Join(root, "scripts", "dynalite.sh")
-	run(t, script, "start", dir, fmt.Sprint(port))
-	t.Cleanup(func() { run(t, script, "stop", dir) })
+	port := start(t, func(port int) error { return runErr(script, "start", dir, fmt.Sprint(port)) })
+	t.Cleanup(func() {
+		logTail(t, dir+".log")
+		run(t, script, "stop", dir)
+	})
 	return &DynamoDBServer{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+}
+
+// start starts a server on a free port, with a new port when another process took the one
+// chosen between the choice and the start (tests of other packages run at the same time).
+func start(t testing.TB, fn func(port int) error) int {
+	t.Helper()
+	var err error
+	for range 3 {
+		var port int
+		if port, err = pgtest.FreePort(); err != nil {
+			break
+		}
+		if err = fn(port); err == nil {
+			return port
+		}
+	}
+	t.Fatal(err)
+	return 0
+}
+
+// logTail shows the end of a server's log when the test failed: the server may be the cause.
+func logTail(t testing.TB, path string) {
+	if !t.Failed() {
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	t.Logf("log of %s:\n%s", filepath.Base(path), b)
 }
 
 // Settings are AWS settings for the server. dynalite checks that requests are signed, not by whom.
@@ -150,8 +179,15 @@ func Table(prefix string) string {
 
 func run(t testing.TB, script string, args ...string) {
 	t.Helper()
+	if err := runErr(script, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runErr(script string, args ...string) error {
 	out, err := exec.Command(script, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s %s: %v: %s", filepath.Base(script), args[0], err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%s %s: %v: %s", filepath.Base(script), args[0], err, strings.TrimSpace(string(out)))
 	}
+	return nil
 }
