@@ -233,7 +233,9 @@ func attachPasswords(probs *problems, cfg *Config, secure map[string]string) {
 			probs.add(field, "unknown key (cluster passwords are stored as %s<cluster name>, AWS keys as %s and %s)", passwordKey, AccessKeyKey, SecretKeyKey)
 			continue
 		}
-		if !known[name] {
+		if !known[name] && secure[k] != "" {
+			// Grafana cannot delete a stored secret, only blank it: an empty password of a
+			// removed or renamed cluster is a leftover, not a typo.
 			probs.add(field, "no cluster named %q in jsonData.clusters%s", name, knownNames(cfg.Clusters))
 		}
 	}

@@ -557,3 +557,16 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+func TestBlankedPasswordOfARemovedClusterIsIgnored(t *testing.T) {
+	// Grafana cannot delete a saved secret, only blank it, so a removed cluster leaves an empty
+	// password key behind.
+	cfg, err := FromSettings([]byte(`{"archive":{"path":"a"},"clusters":[{"name":"c1","host":"h","user":"u"}]}`),
+		map[string]string{"password.c1": "pw", "password.gone": ""})
+	if err != nil {
+		t.Fatalf("a blanked leftover password fails the datasource: %v", err)
+	}
+	if cfg.Clusters[0].Password.Reveal() != "pw" {
+		t.Errorf("password of c1 not attached")
+	}
+}
