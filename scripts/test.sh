@@ -11,9 +11,9 @@ scripts/dynalite.sh install
 if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
 
 echo "== go vet"
-CGO_ENABLED=1 go vet ./...
+CGO_ENABLED=1 go vet ./pkg/...
 echo "== go test"
-CGO_ENABLED=1 go test -count=1 -timeout 40m ./... 2>&1 | tee .test-go.log
+CGO_ENABLED=1 go test -count=1 -timeout 40m ./pkg/... 2>&1 | tee .test-go.log
 echo "== frontend"
 npm run typecheck
 npm run lint
