@@ -116,6 +116,8 @@ export interface StlQuery extends DataQuery {
   /** Cluster names; empty means all. May hold template variables such as "$cluster". */
   clusters?: string[];
   limit?: number;
+  /** Status queries in time_series format: one series, for alert rules. */
+  metric?: 'lag_seconds' | 'gaps';
 }
 
 export const DEFAULT_PRESET = 'query_volume';

@@ -122,11 +122,11 @@ func TestStatusFramesForTablesAndAlerts(t *testing.T) {
 	w := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	rows := []query.StatusRow{{Cluster: "east", Table: "stl_query", Watermark: &w, LagSeconds: 60, Rows: 10, Gaps: 1},
 		{Cluster: "west", Table: "stl_query", LagSeconds: -1, LastError: "connection refused"}}
-	tbl := query.StatusFrames(rows, "table", w)[0]
+	tbl := query.StatusFrames(rows, "table", "", w)[0]
 	if n, _ := tbl.RowLen(); n != 2 || len(tbl.Fields) != 7 {
 		t.Errorf("table %d rows %d fields", n, len(tbl.Fields))
 	}
-	ts := query.StatusFrames(rows, "time_series", w)[0]
+	ts := query.StatusFrames(rows, "time_series", "", w)[0]
 	if ts.TimeSeriesSchema().Type != data.TimeSeriesTypeWide || len(ts.Fields) != 5 {
 		t.Fatalf("time series: %s with %d fields", ts.TimeSeriesSchema().Type, len(ts.Fields))
 	}
@@ -135,5 +135,25 @@ func TestStatusFramesForTablesAndAlerts(t *testing.T) {
 	}
 	if f := ts.Fields[3]; f.Name != "gaps" || f.At(0).(int64) != 1 {
 		t.Errorf("gaps series %s %v", f.Name, f.At(0))
+	}
+	// Alerting tells series apart by labels alone: both metrics together carry a metric label,
+	// and one metric alone keeps just cluster and table.
+	seen := map[string]bool{}
+	for _, f := range ts.Fields[1:] {
+		if seen[f.Labels.String()] {
+			t.Errorf("two series share labels %s", f.Labels)
+		}
+		seen[f.Labels.String()] = true
+	}
+	for _, metric := range []string{query.MetricLag, query.MetricGaps} {
+		one := query.StatusFrames(rows, "time_series", metric, w)[0]
+		if len(one.Fields) != 3 {
+			t.Fatalf("%s: %d fields, want time and one per cluster", metric, len(one.Fields))
+		}
+		for _, f := range one.Fields[1:] {
+			if f.Name != metric || len(f.Labels) != 2 {
+				t.Errorf("%s: series %s %v", metric, f.Name, f.Labels)
+			}
+		}
 	}
 }

@@ -44,6 +44,9 @@ type Model struct {
 	Clusters  []string `json:"clusters"`
 	// Limit caps the rows of this query below the datasource's and Grafana's limits.
 	Limit int `json:"limit"`
+	// Metric picks one series of a status query in time_series format: lag_seconds or gaps.
+	// Alert rules need it: alerting tells series apart by their labels alone.
+	Metric string `json:"metric,omitempty"`
 }
 
 // ParseModel decodes a query's JSON. queryType is the query type Grafana passes beside the JSON,
@@ -85,6 +88,11 @@ func Normalize(m Model, catalog *presets.Catalog) (Model, *presets.Preset, error
 	case TypeSQL, TypeDiagnostics, TypeStatus:
 	default:
 		return m, nil, badQuery("unknown query type %q (sql, diagnostics or status)", m.QueryType)
+	}
+	switch m.Metric {
+	case "", MetricLag, MetricGaps:
+	default:
+		return m, nil, badQuery("unknown status metric %q (%s or %s)", m.Metric, MetricLag, MetricGaps)
 	}
 	clusters, err := normalizeClusters(m.Clusters)
 	if err != nil {

@@ -23,7 +23,13 @@ type StatusRow struct {
 	Gaps       int
 }
 
-func (s *Service) status(ctx context.Context, format string) (Answer, error) {
+// The series of a status query in time_series format.
+const (
+	MetricLag  = "lag_seconds"
+	MetricGaps = "gaps"
+)
+
+func (s *Service) status(ctx context.Context, format, metric string) (Answer, error) {
 	if s.Status == nil {
 		return Answer{}, fmt.Errorf("export status: not available here")
 	}
@@ -35,22 +41,32 @@ func (s *Service) status(ctx context.Context, format string) (Answer, error) {
 	if s.Now != nil {
 		now = s.Now
 	}
-	return Answer{Frames: StatusFrames(rows, format, now())}, nil
+	return Answer{Frames: StatusFrames(rows, format, metric, now())}, nil
 }
 
 // StatusFrames is the export status as a table, or, for format time_series, as one wide frame
 // at now with a lag_seconds and a gaps field per cluster and table, labelled by both, for alert
-// rules to threshold.
-func StatusFrames(rows []StatusRow, format string, now time.Time) data.Frames {
+// rules to threshold. metric keeps one of the two; with both, a metric label keeps every
+// series' labels unique.
+func StatusFrames(rows []StatusRow, format, metric string, now time.Time) data.Frames {
 	if format == presets.TimeSeries {
 		f := data.NewFrame("export_status", data.NewField("time", nil, []time.Time{now.UTC()}))
-		for _, r := range rows {
-			labels := data.Labels{"cluster": r.Cluster, "table": r.Table}
-			f.Fields = append(f.Fields, data.NewField("lag_seconds", labels, []float64{r.LagSeconds}))
+		labels := func(r StatusRow, m string) data.Labels {
+			l := data.Labels{"cluster": r.Cluster, "table": r.Table}
+			if metric == "" {
+				l["metric"] = m
+			}
+			return l
 		}
-		for _, r := range rows {
-			labels := data.Labels{"cluster": r.Cluster, "table": r.Table}
-			f.Fields = append(f.Fields, data.NewField("gaps", labels, []int64{int64(r.Gaps)}))
+		if metric != MetricGaps {
+			for _, r := range rows {
+				f.Fields = append(f.Fields, data.NewField(MetricLag, labels(r, MetricLag), []float64{r.LagSeconds}))
+			}
+		}
+		if metric != MetricLag {
+			for _, r := range rows {
+				f.Fields = append(f.Fields, data.NewField(MetricGaps, labels(r, MetricGaps), []int64{int64(r.Gaps)}))
+			}
 		}
 		f.SetMeta(&data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}})
 		return data.Frames{f}
