@@ -49,6 +49,7 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	days := fs.Int("days", 30, "days of history per cluster")
 	rate := fs.Float64("rate", sim.DefaultOptions().Rate, "mean queries per second per cluster")
 	runs := fs.Int("runs", 5, "timed runs of each query")
+	only := fs.String("tables", "", "comma-separated tables to export (default all; stl_query is all query_volume needs)")
 	dashboard := fs.String("dashboard", "provisioning/dashboards/stlarchive/overview.json", "overview dashboard whose panels are timed")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -67,6 +68,9 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	cfg.Export.Concurrency = 2
 	cfg.Export.Timeout = 4 * time.Hour
 	cfg.Query.Timeout = 10 * time.Minute
+	if *only != "" {
+		cfg.Export.Tables = strings.Split(*only, ",")
+	}
 	for i := range *n {
 		cfg.Clusters = append(cfg.Clusters, benchCluster(server, i, *days))
 	}

@@ -33,6 +33,7 @@ func buildCLI(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pgtest.AtExit(func() { os.RemoveAll(dir) })
 	bin := filepath.Join(dir, "stlarchive")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {

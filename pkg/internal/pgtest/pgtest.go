@@ -160,6 +160,18 @@ func Database(t testing.TB, prefix string) string {
 	return s.URL(name)
 }
 
+var (
+	atExitMu sync.Mutex
+	atExit   []func()
+)
+
+// AtExit registers work for Main to do after the tests, such as removing a built binary.
+func AtExit(fn func()) {
+	atExitMu.Lock()
+	defer atExitMu.Unlock()
+	atExit = append(atExit, fn)
+}
+
 // Main runs the tests of a package and stops the shared server afterwards. Use it as
 // func TestMain(m *testing.M) { pgtest.Main(m) }.
 func Main(m *testing.M) {
@@ -167,5 +179,10 @@ func Main(m *testing.M) {
 	if shared != nil {
 		shared.Stop()
 	}
+	atExitMu.Lock()
+	for _, fn := range atExit {
+		fn()
+	}
+	atExitMu.Unlock()
 	os.Exit(code)
 }

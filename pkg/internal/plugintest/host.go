@@ -44,6 +44,7 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		pgtest.AtExit(func() { os.RemoveAll(dir) })
 		binPath = filepath.Join(dir, "gpx_stlarchive_linux_amd64")
 		cmd := exec.Command("go", "build", "-o", binPath, "./pkg")
 		cmd.Dir = root
