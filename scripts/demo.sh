@@ -47,10 +47,12 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-# Two hours of history first, so the first export has a backfill to do, then live workload.
-"$bin" simulate --config "$config" --backfill 2h --retention 24h >"$demo/simulate.log" 2>&1 &
+# Two hours of history first, written before the exporter starts (rows that reach STL long after
+# their time are late rows, which the export lag does not wait for), then a live workload.
+echo "writing two hours of simulated history ..."
+"$bin" simulate --config "$config" --backfill 2h --once >"$demo/simulate.log" 2>&1
+"$bin" simulate --config "$config" --retention 24h >>"$demo/simulate.log" 2>&1 &
 pids+=($!)
-sleep 3
 "$bin" export --config "$config" >"$demo/export.log" 2>&1 &
 pids+=($!)
 
