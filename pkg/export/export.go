@@ -261,15 +261,18 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 	target := conn.Now().Add(-e.cfg.Lag)
 	for _, t := range e.targets[name] {
 		tr := e.exportTable(ctx, conn, t, target)
-		res.Tables = append(res.Tables, tr)
-		if tr.Err != nil && conn.IsClosed() {
-			// The connection broke: the remaining tables would fail the same way.
+		if tr.Err != nil && conn.IsClosed() && ctx.Err() == nil {
+			// The kept connection broke (an idle timeout, a server restart, a cancelled read):
+			// a fresh one gets the table one more try, and serves the remaining tables.
 			e.dropConn(name, conn)
 			if conn, err = e.conn(ctx, c); err != nil {
+				res.Tables = append(res.Tables, tr)
 				res.Err = err
 				return res
 			}
+			tr = e.exportTable(ctx, conn, t, target)
 		}
+		res.Tables = append(res.Tables, tr)
 	}
 	return res
 }
