@@ -208,7 +208,7 @@ func TestTimeLimitInterruptsRunningQuery(t *testing.T) {
 	const limit = 300 * time.Millisecond
 	e := open(t, a.root, Options{Timeout: limit})
 	start := time.Now()
-	_, err := e.Query(context.Background(), "SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = 7")
+	_, err := e.Query(context.Background(), "SELECT sum(hash(range)) FROM range(1000000000000)")
 	elapsed := time.Since(start)
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want a timeout, got %v", err)
@@ -232,7 +232,7 @@ func TestCallerCancellationIsNotReportedAsTimeout(t *testing.T) {
 	e := open(t, a.root, Options{Timeout: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
-	_, err := e.Query(ctx, "SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = 7")
+	_, err := e.Query(ctx, "SELECT sum(hash(range)) FROM range(1000000000000)")
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
 		t.Fatalf("want cancellation, got %v", err)
 	}
