@@ -32,6 +32,10 @@ type Service struct {
 	Status func(ctx context.Context) ([]StatusRow, error)
 	// Now is the clock of status frames; default time.Now.
 	Now func() time.Time
+	// Prepare, when set, runs before the engine with the expanded SQL and the query's time range:
+	// an archive kept in S3 brings the files the query reads into the engine's root. The files
+	// stay until release is called, after the engine has answered.
+	Prepare func(ctx context.Context, sql string, from, to time.Time) (release func(), err error)
 }
 
 // Request is one query to answer.
@@ -84,7 +88,7 @@ func (s *Service) Run(ctx context.Context, r Request) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	res, err := s.Engine.QueryLimit(ctx, sql, s.rowLimit(r.MaxRows, m.Limit))
+	res, err := s.query(ctx, sql, r.From, r.To, s.rowLimit(r.MaxRows, m.Limit))
 	if err != nil {
 		return Answer{SQL: sql}, err
 	}
@@ -96,6 +100,18 @@ func (s *Service) Run(ctx context.Context, r Request) (Answer, error) {
 		f.SetMeta(withExecuted(f.Meta, sql))
 	}
 	return Answer{Frames: frames, SQL: sql}, nil
+}
+
+// query runs sql on the engine, after Prepare when there is one.
+func (s *Service) query(ctx context.Context, sql string, from, to time.Time, maxRows int) (*duckdb.Result, error) {
+	if s.Prepare != nil {
+		release, err := s.Prepare(ctx, sql, from, to)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
+	return s.Engine.QueryLimit(ctx, sql, maxRows)
 }
 
 // Expand expands the macros of text for the service's dialect. A zero interval becomes one that
