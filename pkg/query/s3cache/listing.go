@@ -1,0 +1,197 @@
+package s3cache
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
+)
+
+const dayFormat = tables.DayFormat
+
+// object is one archive object as its listing describes it.
+type object struct {
+	size int64
+	etag string
+}
+
+// dayRange is the days from..to (inclusive) as their partition values, which sort like the days.
+type dayRange struct{ from, to string }
+
+func (r dayRange) has(day string) bool { return r.from <= day && day <= r.to }
+
+// identRe finds the words of a query that could name a table. It also matches words inside
+// strings and comments: a table fetched for nothing costs time, never a wrong answer.
+var identRe = regexp.MustCompile(`[a-z_][a-z0-9_]*`)
+
+// tablesOf is the archive tables sql may read: the words of sql that are catalog tables, table
+// folders under the prefix, or tables already cached (so that files of a table removed from S3
+// are dropped). Sorted.
+func (c *Cache) tablesOf(ctx context.Context, sql string) ([]string, error) {
+	words := map[string]bool{}
+	for _, w := range identRe.FindAllString(strings.ToLower(sql), -1) {
+		if tables.ValidName(w) {
+			words[w] = true
+		}
+	}
+	folders, err := c.folders(ctx, c.opts.Prefix, "")
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	found := map[string]bool{}
+	for _, f := range folders {
+		found[f] = true
+	}
+	for _, t := range tables.STL() {
+		found[t.Name] = true
+	}
+	c.mu.Lock()
+	for k := range c.files {
+		if p, ok := parseKey(k); ok {
+			found[p.table] = true
+		}
+	}
+	c.mu.Unlock()
+	var out []string
+	for name := range found {
+		if words[name] {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// folders lists the folder names directly under prefix, from the first one after startAfter.
+func (c *Cache) folders(ctx context.Context, prefix, startAfter string) ([]string, error) {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(c.opts.Bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/")}
+	if startAfter != "" {
+		in.StartAfter = aws.String(startAfter)
+	}
+	var out []string
+	p := s3.NewListObjectsV2Paginator(c.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list s3://%s/%s: %w", c.opts.Bucket, prefix, err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			name := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), prefix), "/")
+			if name != "" && !strings.Contains(name, "/") {
+				out = append(out, name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// list returns the objects of the tables for the days, by archive key. Per table it lists the
+// cluster folders; per cluster it lists the objects from the first day on, starting after the
+// previous day's folder and stopping at the first key past the last day. Keys sort like their
+// days, so this reads the same keys as a listing per day folder, in one request per thousand
+// objects instead of one per day, and a range of years lists only the days that exist.
+func (c *Cache) list(ctx context.Context, names []string, days dayRange) (map[string]object, error) {
+	type part struct{ table, cluster string }
+	var parts []part
+	var mu sync.Mutex
+	err := forEach(ctx, c.opts.Concurrency, names, func(ctx context.Context, table string) error {
+		clusters, err := c.folders(ctx, c.opts.Prefix+table+"/", "")
+		if err != nil {
+			return fmt.Errorf("list clusters of %s: %w", table, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, cl := range clusters {
+			if name, ok := strings.CutPrefix(cl, "cluster="); ok && validSegment(name) {
+				parts = append(parts, part{table, name})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]object{}
+	err = forEach(ctx, c.opts.Concurrency, parts, func(ctx context.Context, p part) error {
+		objs, err := c.objects(ctx, p.table, p.cluster, days)
+		if err != nil {
+			return fmt.Errorf("list %s on %s: %w", p.table, p.cluster, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for k, o := range objs {
+			out[k] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// objects lists the objects of one table and cluster for the days, by archive key.
+func (c *Cache) objects(ctx context.Context, table, cluster string, days dayRange) (map[string]object, error) {
+	base := c.opts.Prefix + table + "/cluster=" + cluster + "/"
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(c.opts.Bucket), Prefix: aws.String(base)}
+	// "day=<from>" sorts before every key of that day and after every key of earlier days.
+	in.StartAfter = aws.String(base + "day=" + days.from)
+	out := map[string]object{}
+	p := s3.NewListObjectsV2Paginator(c.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page.Contents {
+			key := strings.TrimPrefix(aws.ToString(o.Key), c.opts.Prefix)
+			k, ok := parseKey(key)
+			if !ok || k.table != table || k.cluster != cluster {
+				continue
+			}
+			if k.day > days.to {
+				return out, nil
+			}
+			if days.has(k.day) {
+				out[key] = object{size: aws.ToInt64(o.Size), etag: aws.ToString(o.ETag)}
+			}
+		}
+	}
+	return out, nil
+}
+
+// keyParts are the partitions of an archive key.
+type keyParts struct{ table, cluster, day, name string }
+
+// parseKey splits an archive key <table>/cluster=<c>/day=<YYYY-MM-DD>/<name>.parquet. It refuses
+// anything else, in particular names that would leave the cache folder or that the engine would
+// take for a file being written.
+func parseKey(key string) (keyParts, bool) {
+	seg := strings.Split(key, "/")
+	if len(seg) != 4 || !tables.ValidName(seg[0]) {
+		return keyParts{}, false
+	}
+	cluster, ok1 := strings.CutPrefix(seg[1], "cluster=")
+	day, ok2 := strings.CutPrefix(seg[2], "day=")
+	if !ok1 || !ok2 || !validSegment(cluster) || !validSegment(seg[3]) || !strings.HasSuffix(seg[3], ".parquet") {
+		return keyParts{}, false
+	}
+	if _, err := time.Parse(dayFormat, day); err != nil {
+		return keyParts{}, false
+	}
+	return keyParts{table: seg[0], cluster: cluster, day: day, name: seg[3]}, true
+}
+
+// validSegment reports whether s can be one name of a local path: not empty, not hidden (the
+// cache's own files are), no separator.
+func validSegment(s string) bool {
+	return s != "" && s[0] != '.' && !strings.ContainsAny(s, "/\\\x00")
+}
