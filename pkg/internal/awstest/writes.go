@@ -1,0 +1,86 @@
+package awstest
+
+import (
+	"io"
+	"log"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// S3Writes stands between a client and an S3 server and counts, per object, the writes the
+// server accepted: PutObject and CompleteMultipartUpload answered with 200. It counts what
+// reached the server, whichever process sent it, so a test can tell an object written twice
+// from one written once even when both writes leave the same bytes under the same key.
+type S3Writes struct {
+	// Endpoint is where clients send their requests instead of the server.
+	Endpoint string
+
+	mu     sync.Mutex
+	writes map[string]int
+}
+
+// RecordS3Writes starts the recorder in front of the server at endpoint; the test's end stops
+// it. Requests pass unchanged, the Host header included, so SigV4 signatures made for the
+// recorder's address hold at the server.
+func RecordS3Writes(t testing.TB, endpoint string) *S3Writes {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &S3Writes{writes: map[string]int{}}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode == http.StatusOK {
+				if key, ok := objectWrite(resp.Request); ok {
+					w.mu.Lock()
+					w.writes[key]++
+					w.mu.Unlock()
+				}
+			}
+			return nil
+		},
+		// A killed client cancels its requests: expected here, and no news for the test log.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	w.Endpoint = srv.URL
+	return w
+}
+
+// objectWrite tells whether a path-style request writes a whole object, and which
+// ("<bucket>/<key>"): a PUT with a key that is not a part upload or a copy, or the POST that
+// completes a multipart upload.
+func objectWrite(r *http.Request) (string, bool) {
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if bucket == "" || key == "" {
+		return "", false
+	}
+	q := r.URL.Query()
+	switch {
+	case r.Method == http.MethodPut && !q.Has("uploadId") && !q.Has("partNumber") &&
+		!q.Has("tagging") && !q.Has("acl") && r.Header.Get("X-Amz-Copy-Source") == "":
+		return bucket + "/" + key, true
+	case r.Method == http.MethodPost && q.Has("uploadId"):
+		return bucket + "/" + key, true
+	}
+	return "", false
+}
+
+// Counts returns the accepted writes per "<bucket>/<key>" so far.
+func (w *S3Writes) Counts() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.writes)
+}
