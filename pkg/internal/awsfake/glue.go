@@ -1,8 +1,3 @@
-// Package awsfake holds fakes of the AWS services that have no server to run locally (Glue
-// here): httptest servers that speak the service's own wire protocol to the real aws-sdk-go-v2
-// client, keep their state in memory, answer with the service's error types and record each
-// request for the test to inspect. They are not shortcuts: what the real service would refuse,
-// they refuse the same way.
 package awsfake
 
 import (
@@ -236,7 +231,7 @@ func (g *Glue) tick() float64 {
 	return float64(g.clock.Unix())
 }
 
-func stringField(in map[string]any, key string) string {
+func glueString(in map[string]any, key string) string {
 	s, _ := in[key].(string)
 	return s
 }
@@ -245,7 +240,7 @@ func stringField(in map[string]any, key string) string {
 func glueName(s string) string { return strings.ToLower(s) }
 
 func (g *Glue) getDatabase(in map[string]any) (any, *glueError) {
-	name := glueName(stringField(in, "Name"))
+	name := glueName(glueString(in, "Name"))
 	db, ok := g.databases[name]
 	if !ok {
 		return nil, &glueError{"EntityNotFoundException", fmt.Sprintf("Database %s not found.", name)}
@@ -255,7 +250,7 @@ func (g *Glue) getDatabase(in map[string]any) (any, *glueError) {
 
 func (g *Glue) createDatabase(in map[string]any) (any, *glueError) {
 	di, _ := in["DatabaseInput"].(map[string]any)
-	name := glueName(stringField(di, "Name"))
+	name := glueName(glueString(di, "Name"))
 	if name == "" {
 		return nil, &glueError{"InvalidInputException", "DatabaseInput.Name is required"}
 	}
@@ -276,7 +271,7 @@ func (g *Glue) getTable(in map[string]any) (any, *glueError) {
 	if gerr != nil {
 		return nil, gerr
 	}
-	name := glueName(stringField(in, "Name"))
+	name := glueName(glueString(in, "Name"))
 	t, ok := g.tables[db][name]
 	if !ok {
 		return nil, &glueError{"EntityNotFoundException", fmt.Sprintf("Table %s not found.", name)}
@@ -285,7 +280,7 @@ func (g *Glue) getTable(in map[string]any) (any, *glueError) {
 }
 
 func (g *Glue) database(in map[string]any) (string, *glueError) {
-	db := glueName(stringField(in, "DatabaseName"))
+	db := glueName(glueString(in, "DatabaseName"))
 	if _, ok := g.databases[db]; !ok {
 		return "", &glueError{"EntityNotFoundException", fmt.Sprintf("Database %s not found.", db)}
 	}
@@ -297,16 +292,16 @@ func (g *Glue) createTable(in map[string]any) (any, *glueError) {
 	if gerr != nil {
 		return nil, gerr
 	}
-	ti, gerr := checkTableInput(in)
+	ti, gerr := checkGlueTableInput(in)
 	if gerr != nil {
 		return nil, gerr
 	}
-	name := glueName(stringField(ti, "Name"))
+	name := glueName(glueString(ti, "Name"))
 	if _, ok := g.tables[db][name]; ok {
 		return nil, &glueError{"AlreadyExistsException", fmt.Sprintf("Table already exists: %s", name)}
 	}
 	now := g.tick()
-	g.tables[db][name] = storedTable(ti, db, name, now, now, 0)
+	g.tables[db][name] = glueStoredTable(ti, db, name, now, now, 0)
 	return nil, nil
 }
 
@@ -315,33 +310,33 @@ func (g *Glue) updateTable(in map[string]any) (any, *glueError) {
 	if gerr != nil {
 		return nil, gerr
 	}
-	ti, gerr := checkTableInput(in)
+	ti, gerr := checkGlueTableInput(in)
 	if gerr != nil {
 		return nil, gerr
 	}
-	name := glueName(stringField(ti, "Name"))
+	name := glueName(glueString(ti, "Name"))
 	cur, ok := g.tables[db][name]
 	if !ok {
 		return nil, &glueError{"EntityNotFoundException", fmt.Sprintf("Table %s not found.", name)}
 	}
-	version, _ := strconv.Atoi(stringField(cur, "VersionId"))
+	version, _ := strconv.Atoi(glueString(cur, "VersionId"))
 	if v, ok := in["VersionId"].(string); ok && v != strconv.Itoa(version) {
 		return nil, &glueError{"ConcurrentModificationException", fmt.Sprintf(
 			"Update table failed due to concurrent modifications: version %s was given, the table is at %d.", v, version)}
 	}
 	created, _ := cur["CreateTime"].(float64)
-	g.tables[db][name] = storedTable(ti, db, name, created, g.tick(), version+1)
+	g.tables[db][name] = glueStoredTable(ti, db, name, created, g.tick(), version+1)
 	return nil, nil
 }
 
-// checkTableInput checks what Glue checks of a TableInput that this fake's callers could get
+// checkGlueTableInput checks what Glue checks of a TableInput that this fake's callers could get
 // wrong: a name, and the length limits of names, types and comments.
-func checkTableInput(in map[string]any) (map[string]any, *glueError) {
+func checkGlueTableInput(in map[string]any) (map[string]any, *glueError) {
 	ti, ok := in["TableInput"].(map[string]any)
 	if !ok {
 		return nil, &glueError{"InvalidInputException", "TableInput is required"}
 	}
-	if stringField(ti, "Name") == "" {
+	if glueString(ti, "Name") == "" {
 		return nil, &glueError{"InvalidInputException", "TableInput.Name is required"}
 	}
 	var cols []any
@@ -351,22 +346,22 @@ func checkTableInput(in map[string]any) (map[string]any, *glueError) {
 	pks, _ := ti["PartitionKeys"].([]any)
 	for _, c := range append(cols, pks...) {
 		col, _ := c.(map[string]any)
-		name := stringField(col, "Name")
+		name := glueString(col, "Name")
 		switch {
 		case name == "" || len(name) > 255:
 			return nil, &glueError{"InvalidInputException", "1 validation error detected: column name must have length 1 to 255"}
-		case len(stringField(col, "Type")) > 131072:
+		case len(glueString(col, "Type")) > 131072:
 			return nil, &glueError{"InvalidInputException", fmt.Sprintf("1 validation error detected: type of column %s is longer than 131072", name)}
-		case len(stringField(col, "Comment")) > 255:
+		case len(glueString(col, "Comment")) > 255:
 			return nil, &glueError{"InvalidInputException", fmt.Sprintf("1 validation error detected: comment of column %s is longer than 255", name)}
 		}
 	}
 	return ti, nil
 }
 
-// storedTable is the Table that GetTable returns for a TableInput: what was sent, plus the
+// glueStoredTable is the Table that GetTable returns for a TableInput: what was sent, plus the
 // fields Glue fills in itself.
-func storedTable(ti map[string]any, db, name string, created, updated float64, version int) map[string]any {
+func glueStoredTable(ti map[string]any, db, name string, created, updated float64, version int) map[string]any {
 	t := maps.Clone(ti)
 	t["Name"] = name
 	t["DatabaseName"] = db

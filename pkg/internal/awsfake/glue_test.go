@@ -14,7 +14,7 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awsfake"
 )
 
-func tableInput(name, colType string) *types.TableInput {
+func glueTableInput(name, colType string) *types.TableInput {
 	return &types.TableInput{
 		Name:       aws.String(name),
 		TableType:  aws.String("EXTERNAL_TABLE"),
@@ -41,7 +41,7 @@ func TestGlueFakeKeepsTablesAndAddsWhatGlueAdds(t *testing.T) {
 	if got := aws.ToString(db.Database.Name); got != "archive" {
 		t.Errorf("database name %q, want it stored in lower case", got)
 	}
-	if _, err := c.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("archive"), TableInput: tableInput("t1", "int")}); err != nil {
+	if _, err := c.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("archive"), TableInput: glueTableInput("t1", "int")}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String("archive"), Name: aws.String("t1")})
@@ -62,7 +62,7 @@ func TestGlueFakeKeepsTablesAndAddsWhatGlueAdds(t *testing.T) {
 		t.Errorf("storage descriptor lacks Glue's empty sort and bucket columns")
 	}
 
-	if _, err := c.UpdateTable(ctx, &glue.UpdateTableInput{DatabaseName: aws.String("archive"), TableInput: tableInput("t1", "bigint"), VersionId: aws.String("0")}); err != nil {
+	if _, err := c.UpdateTable(ctx, &glue.UpdateTableInput{DatabaseName: aws.String("archive"), TableInput: glueTableInput("t1", "bigint"), VersionId: aws.String("0")}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = c.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String("archive"), Name: aws.String("t1")})
@@ -84,10 +84,10 @@ func TestGlueFakeAnswersWithGlueErrorTypes(t *testing.T) {
 	if _, err := c.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &types.DatabaseInput{Name: aws.String("db")}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("db"), TableInput: tableInput("t1", "int")}); err != nil {
+	if _, err := c.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("db"), TableInput: glueTableInput("t1", "int")}); err != nil {
 		t.Fatal(err)
 	}
-	longComment := tableInput("t2", "int")
+	longComment := glueTableInput("t2", "int")
 	longComment.StorageDescriptor.Columns[0].Comment = aws.String(strings.Repeat("x", 256))
 
 	tests := []struct {
@@ -108,19 +108,19 @@ func TestGlueFakeAnswersWithGlueErrorTypes(t *testing.T) {
 			return err
 		}, "EntityNotFoundException"},
 		{"table of a missing database", func() error {
-			_, err := c.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("nope"), TableInput: tableInput("t1", "int")})
+			_, err := c.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("nope"), TableInput: glueTableInput("t1", "int")})
 			return err
 		}, "EntityNotFoundException"},
 		{"existing table", func() error {
-			_, err := c.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("db"), TableInput: tableInput("t1", "int")})
+			_, err := c.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("db"), TableInput: glueTableInput("t1", "int")})
 			return err
 		}, "AlreadyExistsException"},
 		{"update of a missing table", func() error {
-			_, err := c.UpdateTable(ctx, &glue.UpdateTableInput{DatabaseName: aws.String("db"), TableInput: tableInput("nope", "int")})
+			_, err := c.UpdateTable(ctx, &glue.UpdateTableInput{DatabaseName: aws.String("db"), TableInput: glueTableInput("nope", "int")})
 			return err
 		}, "EntityNotFoundException"},
 		{"update of a stale version", func() error {
-			_, err := c.UpdateTable(ctx, &glue.UpdateTableInput{DatabaseName: aws.String("db"), TableInput: tableInput("t1", "int"), VersionId: aws.String("7")})
+			_, err := c.UpdateTable(ctx, &glue.UpdateTableInput{DatabaseName: aws.String("db"), TableInput: glueTableInput("t1", "int"), VersionId: aws.String("7")})
 			return err
 		}, "ConcurrentModificationException"},
 		{"comment over 255 characters", func() error {
