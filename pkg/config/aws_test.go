@@ -3,8 +3,10 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const awsExample = `{
@@ -135,5 +137,66 @@ func TestAWSProvisioningExampleLoads(t *testing.T) {
 		cfg.State.DynamoDB == nil || cfg.State.DynamoDB.Table != "stlarchive_state" || cfg.State.Path != "" ||
 		cfg.AWS.ExternalID != "ext-7" || cfg.AWS.AuthType != "default" {
 		t.Fatalf("loaded %s / %+v / %+v", cfg, cfg.Archive.S3, cfg.AWS)
+	}
+}
+
+const awsFleetExample = `{
+  "archive": {"path": "/var/lib/grafana/stl-cache", "s3": {"bucket": "stl-archive", "prefix": "stl/"}},
+  "state":   {"dynamodb": {"table": "stlarchive_state"}},
+  "aws":     {"region": "us-east-1", "endpoints": {"ssm": "http://127.0.0.1:9001", "athena": "https://athena.vpce.example"}},
+  "ssm":     {"prefix": "redshift_query_logs", "sslMode": "require"},
+  "query":   {"engine": "athena", "athena": {"workgroup": "ops", "outputLocation": "s3://stl-results/",
+              "database": "stl_logs", "resultReuse": "15m"}},
+  "clusters": [
+    {"name": "prod-east", "host": "prod-east.abc.us-east-1.redshift.amazonaws.com", "user": "stl_reader",
+     "auth": "iam", "clusterIdentifier": "prod-east-1", "dbGroups": ["stl_readers"], "autoCreate": true},
+    {"name": "prod-west", "host": "prod-west.abc.us-west-2.redshift.amazonaws.com", "auth": "iam-identity"}
+  ]
+}`
+
+func TestAWSFleetSettingsDecode(t *testing.T) {
+	// IAM clusters need no password; SSM lets the fleet grow without editing the datasource.
+	cfg, err := FromSettings([]byte(awsFleetExample), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.SSM; s == nil || *s != (SSM{Prefix: "redshift_query_logs", SSLMode: "require"}) {
+		t.Errorf("ssm = %+v", s)
+	}
+	wantAthena := Athena{Workgroup: "ops", OutputLocation: "s3://stl-results/", Catalog: DefaultAthenaCatalog,
+		Database: "stl_logs", ResultReuse: 15 * time.Minute, ManageCatalog: true}
+	if a := cfg.Query.Athena; cfg.Query.Engine != "athena" || a == nil || *a != wantAthena {
+		t.Errorf("engine %q athena %+v, want %+v", cfg.Query.Engine, a, wantAthena)
+	}
+	if e := cfg.AWS.Endpoints; e["ssm"] != "http://127.0.0.1:9001" || e["athena"] != "https://athena.vpce.example" || len(e) != 2 {
+		t.Errorf("endpoints = %v", e)
+	}
+	east, west := cfg.Clusters[0], cfg.Clusters[1]
+	if east.Auth != AuthIAM || east.Identifier() != "prod-east-1" || !slices.Equal(east.DBGroups, []string{"stl_readers"}) || !east.AutoCreate {
+		t.Errorf("prod-east = %+v", east)
+	}
+	if west.Auth != AuthIAMIdentity || west.Identifier() != "prod-west" || west.User != "" {
+		t.Errorf("prod-west = %+v", west)
+	}
+	if !cfg.UsesAWS() {
+		t.Error("UsesAWS = false")
+	}
+}
+
+func TestAthenaEngineTakesItsDefaults(t *testing.T) {
+	cfg, err := FromSettings([]byte(`{"archive": {"path": "a", "s3": {"bucket": "b-1"}}, "query": {"engine": "athena"},
+		"aws": {"region": "us-east-1"}, "export": {"enabled": false}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Athena{Workgroup: "primary", Catalog: "AwsDataCatalog", Database: "stl_archive", ManageCatalog: true}
+	if a := cfg.Query.Athena; a == nil || *a != want {
+		t.Errorf("athena = %+v, want %+v", a, want)
+	}
+}
+
+func TestExportWithOnlySSMClustersIsValid(t *testing.T) {
+	if _, err := FromSettings([]byte(`{"archive": {"path": "a"}, "ssm": {}, "aws": {"region": "us-east-1"}}`), nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -30,6 +30,21 @@ type Config struct {
 	CustomQueries []CustomQuery
 	// Presets are the operator's own diagnostics, next to the built-in ones.
 	Presets []Preset
+	// SSM, when set, adds the clusters kept in SSM Parameter Store under the 2018 solution's
+	// parameter names. They are read when the exporter starts, not here.
+	SSM *SSM
+}
+
+// SSM is where cluster settings are read from Parameter Store: <prefix>.global.enabled_cluster_list,
+// <prefix>.global.s3_prefix, and per cluster <prefix>.<cluster>.user, .password (SecureString) and
+// optionally .endpoint; otherwise the endpoint comes from redshift:DescribeClusters.
+type SSM struct {
+	// Prefix of the parameter names; default "redshift_query_logs".
+	Prefix string
+	// Region of the parameters; default aws.region.
+	Region string
+	// SSLMode, Database and Port apply to the clusters read from SSM, as for clusters[].
+	SSLMode string
 }
 
 // Archive says where the Parquet archive lives.
@@ -92,7 +107,13 @@ type AWS struct {
 	// AccessKey and SecretKey come from secureJsonData "accessKey" and "secretKey".
 	AccessKey Secret
 	SecretKey Secret
+	// Endpoints override the endpoint of a service by its key in AWSServices (a VPC endpoint,
+	// a test server). S3 and DynamoDB have theirs in archive.s3 and state.dynamodb.
+	Endpoints map[string]string
 }
+
+// AWSServices are the keys of AWS.Endpoints.
+var AWSServices = []string{"athena", "glue", "redshift", "ssm", "sts"}
 
 // AWSAuthTypes are the accepted AWS.AuthType values.
 var AWSAuthTypes = []string{"default", "keys", "profile"}
@@ -129,14 +150,38 @@ type Export struct {
 	Lease time.Duration
 }
 
-// Query holds the limits of the query side.
+// Query holds the engine and the limits of the query side.
 type Query struct {
-	// Engine: "duckdb" (default).
+	// Engine: "duckdb" (default, embedded) or "athena".
 	Engine string
 	// Timeout of one query. Default 30s.
 	Timeout time.Duration
 	// MaxRows caps a result. Default 100000.
 	MaxRows int
+	// CacheSizeMB bounds the local copy of an S3 archive that the embedded engine reads
+	// (archive.path). Default 10240.
+	CacheSizeMB int
+	// Athena is the Athena engine's settings; required with engine "athena".
+	Athena *Athena
+}
+
+// Athena is where Athena runs queries and where its Glue Data Catalog tables live.
+type Athena struct {
+	// Workgroup; default "primary".
+	Workgroup string
+	// OutputLocation is the s3:// folder of query results; empty uses the workgroup's.
+	OutputLocation string
+	// Catalog is the data catalog; default "AwsDataCatalog".
+	Catalog string
+	// Database is the Glue database of the archive's tables; default "stl_archive".
+	Database string
+	// Region of Athena and Glue; default aws.region.
+	Region string
+	// ResultReuse, when positive, lets Athena answer a repeated query from a result this recent.
+	ResultReuse time.Duration
+	// ManageCatalog creates and updates the Glue database and tables (with partition
+	// projection) when the datasource starts. Default true.
+	ManageCatalog bool
 }
 
 // Cluster is one Redshift cluster (or PostgreSQL standing in for one).
@@ -152,7 +197,41 @@ type Cluster struct {
 	Password Secret
 	// SSLMode: verify-full (default), verify-ca, require, or disable (local tests only).
 	SSLMode string
+	// SSLRootCert is a PEM file of the CAs trusted for verify-full and verify-ca instead of the
+	// system roots (a private CA; Redshift's own CA is in the system roots).
+	SSLRootCert string
+	// Auth is "password" (default: password.<Name> in secureJsonData), "iam"
+	// (redshift:GetClusterCredentials for User) or "iam-identity"
+	// (redshift:GetClusterCredentialsWithIAM: the database user is the AWS identity).
+	Auth string
+	// ClusterID is the Redshift cluster identifier for IAM auth; default Name.
+	ClusterID string
+	// DBGroups the IAM user joins for the session, and AutoCreate creates the user if missing
+	// (auth "iam" only).
+	DBGroups   []string
+	AutoCreate bool
 }
+
+// Identifier is the Redshift cluster identifier of IAM auth: ClusterID, or else Name.
+func (c Cluster) Identifier() string {
+	if c.ClusterID != "" {
+		return c.ClusterID
+	}
+	return c.Name
+}
+
+// Cluster auth values.
+const (
+	AuthPassword    = "password"
+	AuthIAM         = "iam"
+	AuthIAMIdentity = "iam-identity"
+)
+
+// ClusterAuths are the accepted Cluster.Auth values.
+var ClusterAuths = []string{AuthPassword, AuthIAM, AuthIAMIdentity}
+
+// Engines are the accepted Query.Engine values.
+var Engines = []string{"duckdb", "athena"}
 
 // CustomQuery is an operator's own query, exported with the same guarantees as an STL table.
 type CustomQuery struct {

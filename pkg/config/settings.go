@@ -21,6 +21,12 @@ const (
 	DefaultEngine       = "duckdb"
 	DefaultQueryTimeout = 30 * time.Second
 	DefaultMaxRows      = 100000
+	DefaultCacheSizeMB  = 10240
+
+	DefaultSSMPrefix       = "redshift_query_logs"
+	DefaultAthenaWorkgroup = "primary"
+	DefaultAthenaCatalog   = "AwsDataCatalog"
+	DefaultAthenaDatabase  = "stl_archive"
 
 	DefaultPort     = 5439
 	DefaultDatabase = "dev"
@@ -79,13 +85,13 @@ func Defaults() Config {
 			Timeout:     DefaultTimeout,
 			Lease:       DefaultLease,
 		},
-		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows},
+		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows, CacheSizeMB: DefaultCacheSizeMB},
 	}
 }
 
 // DefaultCluster returns a cluster with the default port, database and sslMode.
 func DefaultCluster() Cluster {
-	return Cluster{Port: DefaultPort, Database: DefaultDatabase, SSLMode: DefaultSSLMode}
+	return Cluster{Port: DefaultPort, Database: DefaultDatabase, SSLMode: DefaultSSLMode, Auth: AuthPassword}
 }
 
 // decode reads every known field over the defaults.
@@ -127,7 +133,25 @@ func decode(root *object) Config {
 	aws.str("assumeRoleArn", &cfg.AWS.AssumeRoleARN)
 	aws.str("externalId", &cfg.AWS.ExternalID)
 	aws.str("region", &cfg.AWS.Region)
+	if eps, ok := aws.optionalObject("endpoints"); ok {
+		cfg.AWS.Endpoints = map[string]string{}
+		for _, svc := range AWSServices {
+			var e string
+			if eps.str(svc, &e) {
+				cfg.AWS.Endpoints[svc] = e
+			}
+		}
+		eps.done()
+	}
 	aws.done()
+
+	if s, ok := root.optionalObject("ssm"); ok {
+		cfg.SSM = &SSM{Prefix: DefaultSSMPrefix, SSLMode: DefaultSSLMode}
+		s.str("prefix", &cfg.SSM.Prefix)
+		s.str("region", &cfg.SSM.Region)
+		s.str("sslMode", &cfg.SSM.SSLMode)
+		s.done()
+	}
 
 	if cfg.State.Path == "" && cfg.Archive.Path != "" && cfg.State.DynamoDB == nil {
 		cfg.State.Path = filepath.Join(cfg.Archive.Path, ".state", "export.db")
@@ -151,6 +175,19 @@ func decode(root *object) Config {
 	q.str("engine", &cfg.Query.Engine)
 	q.duration("timeout", &cfg.Query.Timeout)
 	q.integer("maxRows", &cfg.Query.MaxRows)
+	q.integer("cacheSizeMB", &cfg.Query.CacheSizeMB)
+	if a, ok := q.optionalObject("athena"); ok {
+		at := &Athena{Workgroup: DefaultAthenaWorkgroup, Catalog: DefaultAthenaCatalog, Database: DefaultAthenaDatabase, ManageCatalog: true}
+		a.str("workgroup", &at.Workgroup)
+		a.str("outputLocation", &at.OutputLocation)
+		a.str("catalog", &at.Catalog)
+		a.str("database", &at.Database)
+		a.str("region", &at.Region)
+		a.duration("resultReuse", &at.ResultReuse)
+		a.boolean("manageCatalog", &at.ManageCatalog)
+		a.done()
+		cfg.Query.Athena = at
+	}
 	q.done()
 
 	for _, c := range root.objects("clusters") {
@@ -161,6 +198,11 @@ func decode(root *object) Config {
 		c.str("database", &cl.Database)
 		c.str("user", &cl.User)
 		c.str("sslMode", &cl.SSLMode)
+		c.str("sslRootCert", &cl.SSLRootCert)
+		c.str("auth", &cl.Auth)
+		c.str("clusterIdentifier", &cl.ClusterID)
+		c.stringList("dbGroups", &cl.DBGroups)
+		c.boolean("autoCreate", &cl.AutoCreate)
 		c.done()
 		cfg.Clusters = append(cfg.Clusters, cl)
 	}
@@ -246,7 +288,9 @@ func attachPasswords(probs *problems, cfg *Config, secure map[string]string) {
 		}
 		pw, ok := secure[PasswordKey(c.Name)]
 		if !ok {
-			probs.add("secureJsonData."+PasswordKey(c.Name), "missing")
+			if c.Auth == AuthPassword {
+				probs.add("secureJsonData."+PasswordKey(c.Name), "missing")
+			}
 			continue
 		}
 		c.Password = Secret(pw)

@@ -39,10 +39,10 @@ func TestFullExampleDecodesToExpectedStruct(t *testing.T) {
 			Concurrency: 4, Tables: []string{"stl_query", "stl_scan"}, QueryGroup: "stlarchive",
 			Timeout: 10 * time.Minute, Lease: 2 * time.Minute,
 		},
-		Query: Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000},
+		Query: Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000, CacheSizeMB: 10240},
 		Clusters: []Cluster{{
 			Name: "prod-east", Host: "examplecluster.abc123.us-east-1.redshift.amazonaws.com", Port: 5439,
-			Database: "dev", User: "stl_reader", Password: Secret(secretValue), SSLMode: "verify-full",
+			Database: "dev", User: "stl_reader", Password: Secret(secretValue), SSLMode: "verify-full", Auth: "password",
 		}},
 		CustomQueries: []CustomQuery{{
 			Name:       "big_orders",
@@ -71,8 +71,8 @@ func TestOmittedFieldsTakeTheirDefaults(t *testing.T) {
 			Enabled: true, Interval: 5 * time.Minute, Lag: time.Minute, Jitter: 30 * time.Second,
 			Concurrency: 4, Tables: tables.Names(), QueryGroup: "stlarchive", Timeout: 10 * time.Minute, Lease: 2 * time.Minute,
 		},
-		Query:    Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000},
-		Clusters: []Cluster{{Name: "c1", Host: "localhost", Port: 5439, Database: "dev", User: "u", SSLMode: "verify-full"}},
+		Query:    Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000, CacheSizeMB: 10240},
+		Clusters: []Cluster{{Name: "c1", Host: "localhost", Port: 5439, Database: "dev", User: "u", SSLMode: "verify-full", Auth: "password"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded\n%#v\nwant\n%#v", got, want)
@@ -289,8 +289,37 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 		{"custom query on an unknown cluster", func(m map[string]any) {
 			m["customQueries"] = []any{bigOrders(map[string]any{"clusters": []any{"prod-east", "prod-west"}})}
 		}, nil, "jsonData.customQueries[0].clusters[1]", `no cluster named "prod-west"`},
-		{"query engine other than duckdb", func(m map[string]any) { set(m, "query.engine", "athena") }, nil,
-			"jsonData.query.engine", `must be "duckdb", got "athena"`},
+		{"unknown query engine", func(m map[string]any) { set(m, "query.engine", "trino") }, nil,
+			"jsonData.query.engine", `must be one of duckdb, athena, got "trino"`},
+		{"athena engine without an s3 archive", func(m map[string]any) { set(m, "query.engine", "athena") }, nil,
+			"jsonData.archive.s3", "required with query.engine athena"},
+		{"athena output location not s3", func(m map[string]any) { set(m, "query.athena", map[string]any{"outputLocation": "/tmp/x"}) }, nil,
+			"jsonData.query.athena.outputLocation", `must be an s3:// URL, got "/tmp/x"`},
+		{"athena database with capitals", func(m map[string]any) { set(m, "query.athena", map[string]any{"database": "STL"}) }, nil,
+			"jsonData.query.athena.database", `got "STL"`},
+		{"athena result reuse over a week", func(m map[string]any) { set(m, "query.athena", map[string]any{"resultReuse": "200h"}) }, nil,
+			"jsonData.query.athena.resultReuse", "must be between 0 and 168h"},
+		{"athena unknown field", func(m map[string]any) { set(m, "query.athena", map[string]any{"workgrup": "x"}) }, nil,
+			"jsonData.query.athena.workgrup", `did you mean "workgroup"?`},
+		{"cache size zero", func(m map[string]any) { set(m, "query.cacheSizeMB", 0) }, nil,
+			"jsonData.query.cacheSizeMB", "must be at least 1, got 0"},
+		{"cluster auth unknown", func(m map[string]any) { set(m, "clusters.0.auth", "kerberos") }, nil,
+			"jsonData.clusters[0].auth", `must be one of password, iam, iam-identity, got "kerberos"`},
+		{"db groups without iam", func(m map[string]any) { set(m, "clusters.0.dbGroups", []any{"ops"}) }, nil,
+			"jsonData.clusters[0].auth", `dbGroups and autoCreate need auth "iam"`},
+		{"root cert with require", func(m map[string]any) {
+			set(m, "clusters.0.sslRootCert", "ca.pem")
+			set(m, "clusters.0.sslMode", "require")
+		}, nil,
+			"jsonData.clusters[0].sslRootCert", "is used only with sslMode verify-full or verify-ca"},
+		{"ssm prefix with a slash", func(m map[string]any) { set(m, "ssm", map[string]any{"prefix": "a/b"}) }, nil,
+			"jsonData.ssm.prefix", `got "a/b"`},
+		{"ssm sslMode unknown", func(m map[string]any) { set(m, "ssm", map[string]any{"sslMode": "on"}) }, nil,
+			"jsonData.ssm.sslMode", `must be one of verify-full, verify-ca, require, disable, got "on"`},
+		{"aws endpoint not a URL", func(m map[string]any) { set(m, "aws.endpoints", map[string]any{"ssm": "localhost:1"}) }, nil,
+			"jsonData.aws.endpoints.ssm", "must be an http or https URL"},
+		{"aws endpoint of an unknown service", func(m map[string]any) { set(m, "aws.endpoints", map[string]any{"kinesis": "http://x"}) }, nil,
+			"jsonData.aws.endpoints.kinesis", "unknown field"},
 		{"query timeout zero", func(m map[string]any) { set(m, "query.timeout", "0s") }, nil,
 			"jsonData.query.timeout", "must be positive"},
 		{"max rows zero", func(m map[string]any) { set(m, "query.maxRows", 0) }, nil,

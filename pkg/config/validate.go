@@ -29,7 +29,8 @@ var sslModes = []string{"verify-full", "verify-ca", "require", "disable"}
 func validate(probs *problems, cfg *Config) {
 	validatePaths(probs, cfg)
 	validateExport(probs, &cfg.Export)
-	validateQuery(probs, &cfg.Query)
+	validateQuery(probs, cfg)
+	validateSSM(probs, cfg.SSM)
 	clusters := validateClusters(probs, cfg)
 	validateCustomQueries(probs, cfg.CustomQueries, clusters)
 	validatePresets(probs, cfg.Presets)
@@ -91,6 +92,8 @@ func validatePaths(probs *problems, cfg *Config) {
 }
 
 var (
+	glueNameRe    = regexp.MustCompile(`^[a-z0-9_]{1,255}$`)
+	ssmPrefixRe   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,500}$`)
 	bucketRe      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	dynamoTableRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 )
@@ -106,14 +109,44 @@ func endpointProblem(e string) string {
 	return ""
 }
 
+func validateSSM(probs *problems, s *SSM) {
+	if s == nil {
+		return
+	}
+	if !ssmPrefixRe.MatchString(s.Prefix) {
+		probs.add("jsonData.ssm.prefix", "must be letters, digits, '_', '.' or '-', got %q", s.Prefix)
+	}
+	if !slices.Contains(sslModes, s.SSLMode) {
+		probs.add("jsonData.ssm.sslMode", "must be one of %s, got %q", strings.Join(sslModes, ", "), s.SSLMode)
+	}
+}
+
+// UsesAWS reports whether any part of the configuration calls an AWS service.
+func (c Config) UsesAWS() bool {
+	if c.Archive.S3 != nil || c.State.DynamoDB != nil || c.SSM != nil || c.Query.Engine == "athena" {
+		return true
+	}
+	for _, cl := range c.Clusters {
+		if cl.Auth != AuthPassword {
+			return true
+		}
+	}
+	return false
+}
+
 // validateAWS checks the credentials once the secrets are attached. AWS settings are checked only
 // when a service needs them: a local deployment may leave them at their defaults.
 func validateAWS(probs *problems, cfg *Config) {
-	if cfg.Archive.S3 == nil && cfg.State.DynamoDB == nil {
-		return
-	}
 	a := cfg.AWS
 	const path = "jsonData.aws."
+	for _, svc := range AWSServices {
+		if msg := endpointProblem(a.Endpoints[svc]); msg != "" {
+			probs.add(path+"endpoints."+svc, "%s", msg)
+		}
+	}
+	if !cfg.UsesAWS() {
+		return
+	}
 	if a.AuthType != "" && !slices.Contains(AWSAuthTypes, a.AuthType) {
 		probs.add(path+"authType", "must be one of %s, got %q", strings.Join(AWSAuthTypes, ", "), a.AuthType)
 	}
@@ -190,9 +223,40 @@ func queryGroupProblem(g string) string {
 	return ""
 }
 
-func validateQuery(probs *problems, q *Query) {
-	if q.Engine != "duckdb" {
-		probs.add("jsonData.query.engine", `must be "duckdb", got %q`, q.Engine)
+func validateQuery(probs *problems, cfg *Config) {
+	q := &cfg.Query
+	if !slices.Contains(Engines, q.Engine) {
+		probs.add("jsonData.query.engine", "must be one of %s, got %q", strings.Join(Engines, ", "), q.Engine)
+	}
+	if q.CacheSizeMB < 1 {
+		probs.add("jsonData.query.cacheSizeMB", "must be at least 1, got %d", q.CacheSizeMB)
+	}
+	if q.Engine == "athena" {
+		if q.Athena == nil {
+			q.Athena = &Athena{Workgroup: DefaultAthenaWorkgroup, Catalog: DefaultAthenaCatalog, Database: DefaultAthenaDatabase, ManageCatalog: true}
+		}
+		if cfg.Archive.S3 == nil {
+			probs.add("jsonData.archive.s3", "required with query.engine athena: Athena reads the archive from S3")
+		}
+	}
+	if a := q.Athena; a != nil {
+		const path = "jsonData.query.athena."
+		if strings.TrimSpace(a.Workgroup) == "" {
+			probs.add(path+"workgroup", "must not be empty")
+		}
+		if a.OutputLocation != "" && !strings.HasPrefix(a.OutputLocation, "s3://") {
+			probs.add(path+"outputLocation", "must be an s3:// URL, got %q", a.OutputLocation)
+		}
+		if strings.TrimSpace(a.Catalog) == "" {
+			probs.add(path+"catalog", "must not be empty")
+		}
+		if !glueNameRe.MatchString(a.Database) {
+			probs.add(path+"database", "must be 1 to 255 lower-case letters, digits or '_', got %q", a.Database)
+		}
+		// Athena reuses results up to 7 days old.
+		if a.ResultReuse < 0 || a.ResultReuse > 7*24*time.Hour {
+			probs.add(path+"resultReuse", "must be between 0 and 168h, got %s", a.ResultReuse)
+		}
 	}
 	if q.Timeout <= 0 {
 		probs.add("jsonData.query.timeout", "must be positive, got %s", q.Timeout)
@@ -204,8 +268,8 @@ func validateQuery(probs *problems, q *Query) {
 
 // validateClusters returns the set of valid cluster names, for custom queries to refer to.
 func validateClusters(probs *problems, cfg *Config) map[string]bool {
-	if cfg.Export.Enabled && len(cfg.Clusters) == 0 {
-		probs.add("jsonData.clusters", "at least one cluster is required when export is enabled")
+	if cfg.Export.Enabled && len(cfg.Clusters) == 0 && cfg.SSM == nil {
+		probs.add("jsonData.clusters", "at least one cluster is required when export is enabled (or ssm, to read them from Parameter Store)")
 	}
 	names := make(map[string]bool, len(cfg.Clusters))
 	firstAt := make(map[string]int, len(cfg.Clusters))
@@ -233,11 +297,20 @@ func validateClusters(probs *problems, cfg *Config) map[string]bool {
 		if strings.TrimSpace(c.Database) == "" {
 			probs.add(path+"database", "required")
 		}
-		if strings.TrimSpace(c.User) == "" {
+		if !slices.Contains(ClusterAuths, c.Auth) {
+			probs.add(path+"auth", "must be one of %s, got %q", strings.Join(ClusterAuths, ", "), c.Auth)
+		}
+		if strings.TrimSpace(c.User) == "" && c.Auth != AuthIAMIdentity {
 			probs.add(path+"user", "required")
+		}
+		if c.Auth != AuthIAM && (len(c.DBGroups) > 0 || c.AutoCreate) {
+			probs.add(path+"auth", "dbGroups and autoCreate need auth %q, got %q", AuthIAM, c.Auth)
 		}
 		if !slices.Contains(sslModes, c.SSLMode) {
 			probs.add(path+"sslMode", "must be one of %s, got %q", strings.Join(sslModes, ", "), c.SSLMode)
+		}
+		if c.SSLRootCert != "" && c.SSLMode != "verify-full" && c.SSLMode != "verify-ca" {
+			probs.add(path+"sslRootCert", "is used only with sslMode verify-full or verify-ca, got sslMode %q", c.SSLMode)
 		}
 	}
 	return names
