@@ -1,12 +1,13 @@
 // Package redshift opens connections to Redshift clusters (or PostgreSQL standing in for one)
-// the way the exporter and the health check need them: TLS by default, the exporter's queries
-// tagged with a query group, the source's clock, and what the user is allowed to see in STL. It
-// owns secrets on their way to the server and keeps them out of every error.
+// the way the exporter and the health check need them: TLS by default (verify-full against the
+// system roots or a given CA), a password or temporary IAM credentials from
+// redshift:GetClusterCredentials, the exporter's queries tagged with a query group, the source's
+// clock, and what the user is allowed to see in STL. It owns secrets on their way to the server
+// and keeps them out of every error.
 package redshift
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
@@ -32,22 +33,49 @@ type Conn struct {
 	queries  atomic.Int64
 }
 
-// Connect opens a connection to cluster and tags the session with queryGroup.
+// Options are what a connection needs beyond the cluster's settings.
+type Options struct {
+	// Auth supplies user and password at each connect, e.g. an *IAMCredentials shared by every
+	// connect to the cluster. Nil uses the cluster's User and Password.
+	Auth Auth
+	// RootCA is the CA that verifies the server certificate in place of the system roots (a
+	// private CA; Redshift's own chains to public roots): PEM text, or the path of a PEM file.
+	RootCA string
+}
+
+// Connect opens a connection to cluster with its user and password and tags the session with
+// queryGroup.
+func Connect(ctx context.Context, c config.Cluster, queryGroup string) (*Conn, error) {
+	return ConnectWith(ctx, c, queryGroup, Options{})
+}
+
+// ConnectWith opens a connection to cluster and tags the session with queryGroup.
 //
 // On Redshift the tag is SET query_group, which STL records in the label column of every query
 // the session runs, so the export can leave its own queries out. PostgreSQL has no such setting;
 // there the tag is the application name.
-func Connect(ctx context.Context, c config.Cluster, queryGroup string) (*Conn, error) {
-	cfg, err := ConnConfig(c)
+func ConnectWith(ctx context.Context, c config.Cluster, queryGroup string, o Options) (*Conn, error) {
+	conn := &Conn{cluster: c.Name, secret: c.Password.Reveal()}
+	cfg, err := ConnConfigWith(c, o)
 	if err != nil {
 		return nil, err
 	}
+	if o.Auth != nil {
+		user, password, err := o.Auth.Credentials(ctx)
+		if err != nil {
+			return nil, conn.wrap("credentials", err)
+		}
+		cfg.User, cfg.Password = user, password
+		conn.secret = password
+	}
 	cfg.RuntimeParams["application_name"] = queryGroup
 	source.BufferReads(cfg, 0)
-	conn := &Conn{cluster: c.Name, secret: c.Password.Reveal()}
 	start := time.Now()
 	pc, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
+		if hint := tlsHint(err, sslMode(c), c.Host); hint != "" {
+			err = fmt.Errorf("%s: %w", hint, err)
+		}
 		return nil, conn.wrap("connect", err)
 	}
 	conn.Conn = pc
@@ -72,32 +100,47 @@ func Connect(ctx context.Context, c config.Cluster, queryGroup string) (*Conn, e
 	return conn, nil
 }
 
-// ConnConfig builds the pgx configuration of a cluster. SSL modes are libpq's; verify-full
-// checks the server certificate against the system roots and the host name.
+// ConnConfig builds the pgx configuration of a cluster with its user and password and the
+// system roots.
 func ConnConfig(c config.Cluster) (*pgx.ConnConfig, error) {
+	return ConnConfigWith(c, Options{})
+}
+
+// ConnConfigWith builds the pgx configuration of a cluster. SSL modes are libpq's (see
+// SSLVerifyFull and the others); o.RootCA replaces the system roots. o.Auth is not called: the
+// user and password are the cluster's, for ConnectWith to replace.
+func ConnConfigWith(c config.Cluster, o Options) (*pgx.ConnConfig, error) {
+	// Credentials and TLS are set on the parsed configuration, not in the URL: a parse error
+	// cannot quote the password, and pgx's own sslmode handling (with its PG* environment
+	// variables) stays out of the checks.
 	u := url.URL{
-		Scheme: "postgres",
-		User:   url.UserPassword(c.User, c.Password.Reveal()),
-		Host:   net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
-		Path:   "/" + c.Database,
+		Scheme:   "postgres",
+		Host:     net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
+		Path:     "/" + c.Database,
+		RawQuery: url.Values{"sslmode": {"disable"}, "connect_timeout": {"10"}}.Encode(),
 	}
-	q := url.Values{}
-	mode := c.SSLMode
-	if mode == "" {
-		mode = "verify-full"
-	}
-	q.Set("sslmode", mode)
-	q.Set("connect_timeout", "10")
-	u.RawQuery = q.Encode()
 	cfg, err := pgx.ParseConfig(u.String())
 	if err != nil {
-		// The parse error may quote the connection string: report the cluster alone.
-		return nil, fmt.Errorf("cluster %s: invalid connection settings", c.Name)
+		return nil, fmt.Errorf("cluster %s: invalid connection settings: %w", c.Name, err)
 	}
-	if cfg.TLSConfig != nil && cfg.TLSConfig.MinVersion == 0 {
-		cfg.TLSConfig.MinVersion = tls.VersionTLS12
+	cfg.User = c.User
+	cfg.Password = c.Password.Reveal()
+	roots, err := rootCAs(o.RootCA)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
+	if cfg.TLSConfig, err = tlsConfig(sslMode(c), c.Host, roots); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	cfg.Fallbacks = nil
 	return cfg, nil
+}
+
+func sslMode(c config.Cluster) string {
+	if c.SSLMode == "" {
+		return SSLVerifyFull
+	}
+	return c.SSLMode
 }
 
 // Now is the source's current time, in UTC, as a Redshift timestamp without time zone holds it.
