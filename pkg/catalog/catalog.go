@@ -63,9 +63,10 @@ type Options struct {
 	Tables []tables.Table
 	// Clusters are the values of the cluster partition. At least one.
 	Clusters []string
-	// FirstDay (yyyy-MM-dd) starts the projected day range; it ends today. Days before it are
-	// invisible to Athena, days after it without data cost a request each only when a query's
-	// $__dayFilter reaches them.
+	// FirstDay (yyyy-MM-dd) starts the projected day range, which ends today (UTC). Days
+	// before it are invisible to Athena. A query without a day predicate ($__dayFilter) makes
+	// Athena look into every projected day of every cluster, so FirstDay is best the start of
+	// the archive, not earlier.
 	FirstDay string
 }
 
