@@ -21,14 +21,74 @@ export type SslMode = 'verify-full' | 'verify-ca' | 'require' | 'disable';
 
 export const SSL_MODES: SslMode[] = ['verify-full', 'verify-ca', 'require', 'disable'];
 
+/** S3 server-side encryption: the bucket's default, SSE-S3 or SSE-KMS. */
+export type S3Encryption = '' | 'AES256' | 'aws:kms';
+
+/** The archive in an S3 bucket, on AWS or on an S3-compatible server. */
+export interface S3ArchiveSettings {
+  bucket: string;
+  /** Key prefix such as "stl/". */
+  prefix?: string;
+  /** Empty means aws.region. */
+  region?: string;
+  endpoint?: string;
+  pathStyle?: boolean;
+  sse?: S3Encryption;
+  /** Only with sse "aws:kms"; empty means the AWS-managed key. */
+  kmsKeyId?: string;
+}
+
 export interface ArchiveSettings {
-  /** Local archive root. */
+  /** Local archive root; with s3 set, the local copy the embedded engine reads. */
   path?: string;
+  /** Present when the exporter writes the archive to S3. */
+  s3?: S3ArchiveSettings;
+}
+
+/** Export progress (and the leases of HA) in a DynamoDB table. */
+export interface DynamoDBStateSettings {
+  table: string;
+  /** Empty means aws.region. */
+  region?: string;
+  endpoint?: string;
+  /** Create the table when it is missing. */
+  create?: boolean;
 }
 
 export interface StateSettings {
-  /** Export state file; empty means the backend's default under the archive root. */
+  /** Export state file; empty means the backend's default under the archive root. Must be empty with dynamodb. */
   path?: string;
+  dynamodb?: DynamoDBStateSettings;
+}
+
+/** AWS credential chains the backend accepts. @grafana/aws-sdk calls "profile" "credentials". */
+export type AwsAuthType = 'default' | 'keys' | 'profile';
+
+/** Services whose endpoint can be overridden in aws.endpoints; S3 and DynamoDB have their own. */
+export const AWS_SERVICES = ['athena', 'glue', 'redshift', 'ssm', 'sts'] as const;
+
+export type AwsService = (typeof AWS_SERVICES)[number];
+
+/** AWS credentials, nested under jsonData.aws; the keys are secureJsonData accessKey and secretKey. */
+export interface AwsSettings {
+  authType?: AwsAuthType;
+  profile?: string;
+  assumeRoleArn?: string;
+  externalId?: string;
+  region?: string;
+  endpoints?: Partial<Record<AwsService, string>>;
+}
+
+/** secureJsonData keys of the AWS static keys, as @grafana/aws-sdk names them. */
+export const AWS_SECRET_KEYS = ['accessKey', 'secretKey'] as const;
+
+/** Clusters read from SSM Parameter Store under the 2018 solution's parameter names. */
+export interface SsmSettings {
+  /** Default "redshift_query_logs". */
+  prefix?: string;
+  /** Empty means aws.region. */
+  region?: string;
+  sslMode?: SslMode;
 }
 
 /** Durations are Go duration strings ("5m", "1m30s"). */
@@ -39,16 +99,35 @@ export interface ExportSettings {
   jitter?: string;
   concurrency?: number;
   timeout?: string;
+  /** How long a crashed exporter keeps its clusters before another takes over. */
+  lease?: string;
   tables?: string[];
   queryGroup?: string;
 }
 
-export type QueryEngine = 'duckdb';
+export type QueryEngine = 'duckdb' | 'athena';
+
+/** Where Athena runs queries and where the archive's Glue tables live. Empty fields take the backend's defaults. */
+export interface AthenaSettings {
+  workgroup?: string;
+  /** s3:// folder of query results; empty uses the workgroup's. */
+  outputLocation?: string;
+  catalog?: string;
+  database?: string;
+  region?: string;
+  /** Go duration; Athena answers a repeated query from a result this recent. */
+  resultReuse?: string;
+  /** Create and update the Glue database and tables. Default true. */
+  manageCatalog?: boolean;
+}
 
 export interface QuerySettings {
   engine?: QueryEngine;
   timeout?: string;
   maxRows?: number;
+  /** Bound of the local copy of an S3 archive, in MB. */
+  cacheSizeMB?: number;
+  athena?: AthenaSettings;
 }
 
 export interface ClusterSettings {
@@ -58,7 +137,23 @@ export interface ClusterSettings {
   database?: string;
   user?: string;
   sslMode?: SslMode;
+  /** PEM file of trusted CAs (a private CA); only with verify-full or verify-ca. */
+  sslRootCert?: string;
+  /** Default "password". */
+  auth?: ClusterAuth;
+  /** Redshift cluster identifier for IAM auth; empty means the name. */
+  clusterIdentifier?: string;
+  /** Only with auth "iam". */
+  dbGroups?: string[];
+  /** Only with auth "iam". */
+  autoCreate?: boolean;
 }
+
+/**
+ * How the exporter logs in: a stored password, temporary credentials for a database user
+ * (redshift:GetClusterCredentials), or for the AWS identity itself (GetClusterCredentialsWithIAM).
+ */
+export type ClusterAuth = 'password' | 'iam' | 'iam-identity';
 
 export interface CustomQuerySettings {
   name: string;
@@ -90,6 +185,8 @@ export interface PresetSettings {
 export interface StlArchiveOptions extends DataSourceJsonData {
   archive?: ArchiveSettings;
   state?: StateSettings;
+  aws?: AwsSettings;
+  ssm?: SsmSettings;
   export?: ExportSettings;
   query?: QuerySettings;
   clusters?: ClusterSettings[];
@@ -97,7 +194,7 @@ export interface StlArchiveOptions extends DataSourceJsonData {
   presets?: PresetSettings[];
 }
 
-/** secureJsonData holds one key per cluster: `password.<cluster name>`. */
+/** secureJsonData holds one key per cluster, `password.<cluster name>`, and the AWS accessKey and secretKey. */
 export type StlArchiveSecureJsonData = Record<string, string>;
 
 export const passwordKey = (cluster: string) => `password.${cluster}`;

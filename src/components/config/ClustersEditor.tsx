@@ -1,9 +1,9 @@
 import { SelectableValue } from '@grafana/data';
-import { Button, Field, Input, SecretInput, Select, Stack, Text } from '@grafana/ui';
+import { Button, Field, Input, SecretInput, Select, Stack, Switch, TagsInput, Text } from '@grafana/ui';
 import React, { useState } from 'react';
 
 import { forgetPassword, isPasswordConfigured, renamePassword, resetPassword, setPassword } from '../../secrets';
-import { ClusterSettings, passwordKey, SSL_MODES, SslMode } from '../../types';
+import { ClusterAuth, ClusterSettings, passwordKey, SSL_MODES, SslMode } from '../../types';
 import { positiveInt, Settings, withJsonData } from './jsonData';
 
 interface Props {
@@ -19,6 +19,46 @@ const SSL_OPTIONS: Array<SelectableValue<SslMode>> = SSL_MODES.map((m) => ({
   value: m,
   description: m === 'disable' ? 'No TLS: for local tests only' : undefined,
 }));
+
+const AUTH_OPTIONS: Array<SelectableValue<ClusterAuth>> = [
+  {
+    label: 'Password',
+    value: 'password',
+    description: 'A database user and its password, stored encrypted by Grafana',
+  },
+  {
+    label: 'IAM, database user',
+    value: 'iam',
+    description: 'Temporary password for the user from redshift:GetClusterCredentials',
+  },
+  {
+    label: 'IAM identity',
+    value: 'iam-identity',
+    description: 'The AWS identity is the database user (redshift:GetClusterCredentialsWithIAM)',
+  },
+];
+
+// The CA file is read only when the server certificate is verified.
+const verifies = (mode: SslMode | undefined) => (mode ?? 'verify-full').startsWith('verify-');
+
+/**
+ * Returns the cluster with another login method. Fields the new method does not use are dropped,
+ * so what is saved is what is used: the backend refuses dbGroups and autoCreate outside "iam".
+ */
+export function withAuth(cluster: ClusterSettings, auth: ClusterAuth): ClusterSettings {
+  const next: ClusterSettings = { ...cluster, auth };
+  if (auth !== 'iam') {
+    delete next.dbGroups;
+    delete next.autoCreate;
+  }
+  if (auth === 'iam-identity') {
+    delete next.user;
+  }
+  if (auth === 'password') {
+    delete next.clusterIdentifier;
+  }
+  return next;
+}
 
 export const NEW_CLUSTER: ClusterSettings = {
   name: '',
@@ -115,6 +155,7 @@ function ClusterRow({ index, cluster, otherNames, options, onChange, onRename, o
   const set = (patch: Partial<ClusterSettings>) => onChange({ ...cluster, ...patch });
   const error = nameError(name, otherNames);
   const label = cluster.name || `#${index + 1}`;
+  const auth = cluster.auth ?? 'password';
 
   return (
     <section aria-label={`Cluster ${label}`}>
@@ -162,35 +203,91 @@ function ClusterRow({ index, cluster, otherNames, options, onChange, onRename, o
             onChange={(e) => set({ database: e.currentTarget.value.trim() || undefined })}
           />
         </Field>
-        <Field label="User" description="Needs SELECT on the STL tables (SYSLOG ACCESS UNRESTRICTED)">
-          <Input
-            id={id('user')}
-            width={20}
-            value={cluster.user ?? ''}
-            onChange={(e) => set({ user: e.currentTarget.value.trim() || undefined })}
-          />
-        </Field>
+        {auth !== 'iam-identity' && (
+          <Field label="User" description="Needs SELECT on the STL tables (SYSLOG ACCESS UNRESTRICTED)">
+            <Input
+              id={id('user')}
+              width={20}
+              value={cluster.user ?? ''}
+              onChange={(e) => set({ user: e.currentTarget.value.trim() || undefined })}
+            />
+          </Field>
+        )}
         <Field label="SSL mode">
           <Select<SslMode>
             inputId={id('ssl-mode')}
             options={SSL_OPTIONS}
             value={cluster.sslMode ?? 'verify-full'}
-            onChange={(v) => set({ sslMode: v.value })}
+            onChange={(v) =>
+              set(verifies(v.value) ? { sslMode: v.value } : { sslMode: v.value, sslRootCert: undefined })
+            }
             width={20}
           />
         </Field>
-        <Field label="Password">
-          <SecretInput
-            id={id('password')}
+        {verifies(cluster.sslMode) && (
+          <Field label="CA certificate file" description="PEM file of a private CA; empty trusts the system roots">
+            <Input
+              id={id('ssl-root-cert')}
+              width={30}
+              value={cluster.sslRootCert ?? ''}
+              placeholder="/etc/ssl/private-ca.pem"
+              onChange={(e) => set({ sslRootCert: e.currentTarget.value.trim() || undefined })}
+            />
+          </Field>
+        )}
+        <Field label="Login" description="How the exporter signs in">
+          <Select<ClusterAuth>
+            inputId={id('auth')}
+            options={AUTH_OPTIONS}
+            value={auth}
+            onChange={(v) => v.value && onChange(withAuth(cluster, v.value))}
             width={24}
-            disabled={cluster.name === ''}
-            placeholder={cluster.name === '' ? 'Name the cluster first' : ''}
-            isConfigured={isPasswordConfigured(options, cluster.name)}
-            value={options.secureJsonData?.[passwordKey(cluster.name)] ?? ''}
-            onChange={(e) => onOptionsChange(setPassword(options, cluster.name, e.currentTarget.value))}
-            onReset={() => onOptionsChange(resetPassword(options, cluster.name))}
           />
         </Field>
+        {auth !== 'password' && (
+          <Field label="Cluster identifier" description="Redshift cluster identifier; empty uses the name">
+            <Input
+              id={id('cluster-identifier')}
+              width={24}
+              value={cluster.clusterIdentifier ?? ''}
+              placeholder={cluster.name || 'examplecluster'}
+              onChange={(e) => set({ clusterIdentifier: e.currentTarget.value.trim() || undefined })}
+            />
+          </Field>
+        )}
+        {auth === 'iam' && (
+          <>
+            <Field label="Database groups" description="Groups the user joins for the session">
+              <TagsInput
+                id={id('db-groups')}
+                width={30}
+                tags={cluster.dbGroups ?? []}
+                onChange={(dbGroups) => set({ dbGroups: dbGroups.length > 0 ? dbGroups : undefined })}
+              />
+            </Field>
+            <Field label="Create user" description="Create the database user when it does not exist">
+              <Switch
+                id={id('auto-create')}
+                value={cluster.autoCreate ?? false}
+                onChange={(e) => set({ autoCreate: e.currentTarget.checked || undefined })}
+              />
+            </Field>
+          </>
+        )}
+        {auth === 'password' && (
+          <Field label="Password">
+            <SecretInput
+              id={id('password')}
+              width={24}
+              disabled={cluster.name === ''}
+              placeholder={cluster.name === '' ? 'Name the cluster first' : ''}
+              isConfigured={isPasswordConfigured(options, cluster.name)}
+              value={options.secureJsonData?.[passwordKey(cluster.name)] ?? ''}
+              onChange={(e) => onOptionsChange(setPassword(options, cluster.name, e.currentTarget.value))}
+              onReset={() => onOptionsChange(resetPassword(options, cluster.name))}
+            />
+          </Field>
+        )}
         <Button
           icon="trash-alt"
           variant="destructive"

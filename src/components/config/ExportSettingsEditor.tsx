@@ -58,6 +58,14 @@ export function ExportSettingsEditor({ value, onChange }: Props) {
           placeholder="10m"
           onChange={(timeout) => set({ timeout })}
         />
+        <DurationInput
+          id="stl-export-lease"
+          label="Lease"
+          description="After this long without news, another replica takes over a stopped exporter's clusters"
+          value={value.lease}
+          placeholder="2m"
+          onChange={(lease) => set({ lease })}
+        />
         <Field label="Concurrency" description="Clusters exported at once">
           <Input
             id="stl-export-concurrency"

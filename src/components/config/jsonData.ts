@@ -18,3 +18,22 @@ export function positiveInt(text: string): number | undefined {
   const n = Number(text);
   return text.trim() !== '' && Number.isInteger(n) && n > 0 ? n : undefined;
 }
+
+/**
+ * Reports whether any setting calls an AWS service, as the backend decides when to check the AWS
+ * credentials: a local deployment never sees them.
+ */
+export function usesAws(jsonData: StlArchiveOptions): boolean {
+  return (
+    jsonData.archive?.s3 !== undefined ||
+    jsonData.state?.dynamodb !== undefined ||
+    jsonData.ssm !== undefined ||
+    jsonData.query?.engine === 'athena' ||
+    (jsonData.clusters ?? []).some((c) => (c.auth ?? 'password') !== 'password')
+  );
+}
+
+/** Returns the object without its keys whose value is undefined or empty text, so they take the backend's defaults. */
+export function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== '')) as T;
+}
