@@ -99,7 +99,7 @@ func tlsHint(err error, mode, host string) string {
 		return fmt.Sprintf("the server certificate is not signed by a trusted CA (sslmode %s: give the CA that signed it as the root CA)", mode)
 	case strings.Contains(err.Error(), "server refused TLS connection"):
 		// pgconn reports the refusal with a plain error, not a sentinel.
-		return fmt.Sprintf("the server does not accept TLS, which sslmode %s requires", mode)
+		return fmt.Sprintf("the server does not accept TLS (sslmode %s needs it)", mode)
 	}
 	return ""
 }
