@@ -40,7 +40,29 @@ type Options struct {
 	Auth Auth
 	// RootCA is the CA that verifies the server certificate in place of the system roots (a
 	// private CA; Redshift's own chains to public roots): PEM text, or the path of a PEM file.
+	// Empty takes the cluster's SSLRootCert.
 	RootCA string
+}
+
+// OptionsFor returns the options a cluster's configuration asks for: for auth "iam" and
+// "iam-identity", temporary credentials from api for the cluster's identifier, restricted to its
+// database. Make them once per cluster and keep them: the credentials are cached inside.
+func OptionsFor(c config.Cluster, api CredentialsAPI) (Options, error) {
+	iam := IAMAuth{ClusterID: c.Identifier(), DBName: c.Database}
+	switch c.Auth {
+	case config.AuthPassword, "":
+		return Options{}, nil
+	case config.AuthIAM:
+		iam.DBUser, iam.DBGroups, iam.AutoCreate = c.User, c.DBGroups, c.AutoCreate
+	case config.AuthIAMIdentity:
+		iam.WithIAMIdentity = true
+	default:
+		return Options{}, fmt.Errorf("cluster %s: unknown auth %q", c.Name, c.Auth)
+	}
+	if api == nil {
+		return Options{}, fmt.Errorf("cluster %s: auth %s needs a Redshift API client for %s", c.Name, c.Auth, iam.action())
+	}
+	return Options{Auth: &IAMCredentials{API: api, Auth: iam}}, nil
 }
 
 // Connect opens a connection to cluster with its user and password and tags the session with
@@ -100,15 +122,15 @@ func ConnectWith(ctx context.Context, c config.Cluster, queryGroup string, o Opt
 	return conn, nil
 }
 
-// ConnConfig builds the pgx configuration of a cluster with its user and password and the
-// system roots.
+// ConnConfig builds the pgx configuration of a cluster with its user and password, and its
+// SSLRootCert or else the system roots.
 func ConnConfig(c config.Cluster) (*pgx.ConnConfig, error) {
 	return ConnConfigWith(c, Options{})
 }
 
 // ConnConfigWith builds the pgx configuration of a cluster. SSL modes are libpq's (see
-// SSLVerifyFull and the others); o.RootCA replaces the system roots. o.Auth is not called: the
-// user and password are the cluster's, for ConnectWith to replace.
+// SSLVerifyFull and the others); o.RootCA or else c.SSLRootCert replaces the system roots.
+// o.Auth is not called: the user and password are the cluster's, for ConnectWith to replace.
 func ConnConfigWith(c config.Cluster, o Options) (*pgx.ConnConfig, error) {
 	// Credentials and TLS are set on the parsed configuration, not in the URL: a parse error
 	// cannot quote the password, and pgx's own sslmode handling (with its PG* environment
@@ -125,7 +147,11 @@ func ConnConfigWith(c config.Cluster, o Options) (*pgx.ConnConfig, error) {
 	}
 	cfg.User = c.User
 	cfg.Password = c.Password.Reveal()
-	roots, err := rootCAs(o.RootCA)
+	rootCA := o.RootCA
+	if rootCA == "" {
+		rootCA = c.SSLRootCert
+	}
+	roots, err := rootCAs(rootCA)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}

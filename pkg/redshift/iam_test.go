@@ -254,13 +254,15 @@ func TestConnectWithIAMLogsInWithTheTemporaryPasswordAndRenewsIt(t *testing.T) {
 		}
 		return err
 	}
-	dbUser := strings.TrimPrefix(role, "IAM:")
-	creds := &redshift.IAMCredentials{API: fake.Client(), Auth: redshift.IAMAuth{ClusterID: "c1", DBUser: dbUser, AutoCreate: true}, Now: clk.Now}
-	// The cluster's own user and password must not be used.
-	cluster.User, cluster.Password = "nobody", "wrong"
+	cluster.Auth, cluster.User, cluster.AutoCreate, cluster.Password = config.AuthIAM, strings.TrimPrefix(role, "IAM:"), true, "wrong"
+	opts, err := redshift.OptionsFor(cluster, fake.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Auth.(*redshift.IAMCredentials).Now = clk.Now
 
 	current := func() string {
-		conn, err := redshift.ConnectWith(ctx, cluster, "stlarchive", redshift.Options{Auth: creds})
+		conn, err := redshift.ConnectWith(ctx, cluster, "stlarchive", opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,6 +281,9 @@ func TestConnectWithIAMLogsInWithTheTemporaryPasswordAndRenewsIt(t *testing.T) {
 		t.Errorf("%d issues for two connects within the validity, want 1", n)
 	}
 	first := fake.Issued()[0].Password
+	if ic := fake.Issued()[0]; ic.DBName != cluster.Database || !ic.AutoCreate || ic.Action != "GetClusterCredentials" {
+		t.Errorf("issued %+v, want GetClusterCredentials for database %s with AutoCreate", ic, cluster.Database)
+	}
 
 	clk.Advance(15 * time.Minute)
 	if u := current(); u != role {
@@ -289,7 +294,7 @@ func TestConnectWithIAMLogsInWithTheTemporaryPasswordAndRenewsIt(t *testing.T) {
 	}
 	// The first password no longer logs in: the connect above needed the renewal.
 	stale := cluster
-	stale.User, stale.Password = role, config.Secret(first)
+	stale.Auth, stale.User, stale.Password = config.AuthPassword, role, config.Secret(first)
 	_, err = redshift.Connect(ctx, stale, "stlarchive")
 	if err == nil {
 		t.Fatal("the expired password still logs in")
@@ -318,3 +323,59 @@ func TestConnectWithDeniedCredentialsNamesClusterAndAction(t *testing.T) {
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func TestOptionsForFollowsTheClusterAuth(t *testing.T) {
+	fake, _ := newIAMFake(t)
+	api := fake.Client()
+	base := config.Cluster{Name: "prod", Host: "prod.example.com", Port: 5439, Database: "dev", User: "exporter"}
+	cases := []struct {
+		name    string
+		edit    func(c *config.Cluster)
+		api     redshift.CredentialsAPI
+		want    *redshift.IAMAuth // nil: no Auth, the cluster's password
+		wantErr string
+	}{
+		{name: "password", edit: func(c *config.Cluster) { c.Auth = config.AuthPassword }, api: api},
+		{name: "empty auth is password", edit: func(c *config.Cluster) {}, api: nil},
+		{name: "iam", api: api, edit: func(c *config.Cluster) {
+			c.Auth, c.DBGroups, c.AutoCreate = config.AuthIAM, []string{"readers"}, true
+		}, want: &redshift.IAMAuth{ClusterID: "prod", DBUser: "exporter", DBGroups: []string{"readers"}, AutoCreate: true, DBName: "dev"}},
+		{name: "iam with a cluster identifier", api: api, edit: func(c *config.Cluster) {
+			c.Auth, c.ClusterID = config.AuthIAM, "prod-cluster-7"
+		}, want: &redshift.IAMAuth{ClusterID: "prod-cluster-7", DBUser: "exporter", DBName: "dev"}},
+		{name: "iam identity", api: api, edit: func(c *config.Cluster) { c.Auth, c.User = config.AuthIAMIdentity, "" },
+			want: &redshift.IAMAuth{ClusterID: "prod", WithIAMIdentity: true, DBName: "dev"}},
+		{name: "iam without an API client", edit: func(c *config.Cluster) { c.Auth = config.AuthIAM },
+			wantErr: "cluster prod: auth iam needs a Redshift API client for redshift:GetClusterCredentials"},
+		{name: "unknown auth", api: api, edit: func(c *config.Cluster) { c.Auth = "kerberos" }, wantErr: `cluster prod: unknown auth "kerberos"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base
+			tc.edit(&c)
+			opts, err := redshift.OptionsFor(c, tc.api)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == nil {
+				if opts.Auth != nil {
+					t.Errorf("Auth = %T, want none", opts.Auth)
+				}
+				return
+			}
+			creds, ok := opts.Auth.(*redshift.IAMCredentials)
+			if !ok {
+				t.Fatalf("Auth = %T, want *IAMCredentials", opts.Auth)
+			}
+			if fmt.Sprintf("%+v", creds.Auth) != fmt.Sprintf("%+v", *tc.want) || creds.API != tc.api {
+				t.Errorf("IAM auth = %+v, want %+v", creds.Auth, *tc.want)
+			}
+		})
+	}
+}

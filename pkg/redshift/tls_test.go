@@ -177,16 +177,21 @@ func TestTLSModesAgainstPostgreSQL(t *testing.T) {
 	simDatabase(t, plainURL)
 
 	cases := []struct {
-		name    string
-		url     string
-		host    string // replaces the URL's host when set
-		mode    string
-		rootCA  string
-		wantTLS bool
-		wantErr []string // parts of the error; nil means success
+		name   string
+		url    string
+		host   string // replaces the URL's host when set
+		mode   string
+		rootCA string
+		// sslRootCert is written to a file named by the cluster's SSLRootCert.
+		sslRootCert string
+		wantTLS     bool
+		wantErr     []string // parts of the error; nil means success
 	}{
 		{name: "verify-full with the CA", url: tlsURL, mode: "verify-full", rootCA: ca.PEM, wantTLS: true},
 		{name: "default mode is verify-full", url: tlsURL, mode: "", rootCA: ca.PEM, wantTLS: true},
+		{name: "verify-full with the cluster's sslRootCert file", url: tlsURL, mode: "verify-full", sslRootCert: ca.PEM, wantTLS: true},
+		{name: "the root CA option wins over sslRootCert", url: tlsURL, mode: "verify-full", rootCA: other.PEM, sslRootCert: ca.PEM,
+			wantErr: []string{"not signed by a trusted CA"}},
 		{name: "verify-full with a wrong host name", url: tlsURL, host: "localhost", mode: "verify-full", rootCA: ca.PEM,
 			wantErr: []string{"cluster tls: connect:", "not valid for host localhost", "sslmode verify-full"}},
 		{name: "verify-full with the system roots", url: tlsURL, mode: "verify-full",
@@ -211,6 +216,12 @@ func TestTLSModesAgainstPostgreSQL(t *testing.T) {
 			c.Name, c.SSLMode = "tls", tc.mode
 			if tc.host != "" {
 				c.Host = tc.host
+			}
+			if tc.sslRootCert != "" {
+				c.SSLRootCert = filepath.Join(t.TempDir(), "ca.pem")
+				if err := os.WriteFile(c.SSLRootCert, []byte(tc.sslRootCert), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			ctx := context.Background()
 			conn, err := redshift.ConnectWith(ctx, c, "stlarchive", redshift.Options{RootCA: tc.rootCA})

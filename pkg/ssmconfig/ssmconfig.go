@@ -4,8 +4,8 @@
 //
 //	<prefix>.global.s3_prefix             String      s3://bucket/prefix/ of the archive
 //	<prefix>.global.enabled_cluster_list  StringList  cluster identifiers, comma-separated
-//	<prefix>.<cluster>.user               String
-//	<prefix>.<cluster>.password           SecureString
+//	<prefix>.<cluster>.user               String      not needed with auth iam-identity
+//	<prefix>.<cluster>.password           SecureString  not needed with auth iam or iam-identity
 //	<prefix>.<cluster>.endpoint           String      host:port[/database], optional
 //
 // A cluster without an endpoint parameter is looked up with redshift:DescribeClusters. The 2018
@@ -69,7 +69,8 @@ type Options struct {
 	Prefix string
 	// Defaults is the starting point of every cluster: the parameters set Name, Host, User and
 	// Password, and Port and Database when the endpoint says them; the other fields (SSLMode, a
-	// private CA, …) are taken as they are. A zero Port, Database or SSLMode takes DefaultPort,
+	// private CA, Auth, …) are taken as they are. With Auth "iam" the password parameter is
+	// not needed (nor read into the cluster); with "iam-identity" neither is the user. A zero Port, Database or SSLMode takes DefaultPort,
 	// DefaultDatabase or DefaultSSLMode.
 	Defaults config.Cluster
 }
@@ -191,8 +192,19 @@ func cluster(prefix, id string, values map[string]types.Parameter, d config.Clus
 	p := clusterParams(prefix, id)
 	c = d
 	c.Name, c.Host, c.User, c.Password = strings.ToLower(id), "", "", ""
+	// The identifier in the list is the cluster's, whatever the defaults say.
+	c.ClusterID = ""
+	c.DBGroups = slices.Clone(d.DBGroups)
+	// IAM logins need no stored password; the AWS identity's login needs no user either.
+	required := []string{p.user, p.password}
+	switch d.Auth {
+	case config.AuthIAM:
+		required = required[:1]
+	case config.AuthIAMIdentity:
+		required = nil
+	}
 	var missing []string
-	for _, name := range []string{p.user, p.password} {
+	for _, name := range required {
 		if _, ok := values[name]; !ok {
 			missing = append(missing, name)
 		}
@@ -201,7 +213,9 @@ func cluster(prefix, id string, values map[string]types.Parameter, d config.Clus
 		return c, false, fmt.Errorf("ssmconfig: cluster %s: parameter %s missing", c.Name, plural(missing))
 	}
 	c.User = strings.TrimSpace(aws.ToString(values[p.user].Value))
-	c.Password = config.Secret(aws.ToString(values[p.password].Value))
+	if slices.Contains(required, p.password) {
+		c.Password = config.Secret(aws.ToString(values[p.password].Value))
+	}
 	ep, ok := values[p.endpoint]
 	if !ok {
 		return c, true, nil

@@ -325,3 +325,50 @@ func reveal(cs []config.Cluster) []string {
 	}
 	return out
 }
+
+func TestIAMClustersNeedNoPasswordParameter(t *testing.T) {
+	cases := []struct {
+		auth        string
+		deleteUser  bool
+		wantUser    string
+		wantProblem string
+	}{
+		{auth: config.AuthPassword, wantProblem: p + ".c1.password is missing"},
+		{auth: config.AuthIAM, wantUser: "exporter"},
+		{auth: config.AuthIAM, deleteUser: true, wantProblem: p + ".c1.user is missing"},
+		{auth: config.AuthIAMIdentity, deleteUser: true, wantUser: ""},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s user=%v", tc.auth, !tc.deleteUser), func(t *testing.T) {
+			f := newFixture(t, "c1")
+			f.ssm.Put(p+".c1.endpoint", awsfake.String, "c1.example.com")
+			f.ssm.Delete(p + ".c1.password")
+			if tc.deleteUser {
+				f.ssm.Delete(p + ".c1.user")
+			}
+			st := f.load(t, ssmconfig.Options{Defaults: config.Cluster{Auth: tc.auth, ClusterID: "ignored-by-ssm"}})
+			if tc.wantProblem != "" {
+				if err := st.Problems["c1"]; err == nil || !strings.Contains(err.Error(), tc.wantProblem) {
+					t.Errorf("problem = %v, want %q", err, tc.wantProblem)
+				}
+				return
+			}
+			if len(st.Clusters) != 1 {
+				t.Fatalf("problems = %v", st.Problems)
+			}
+			c := st.Clusters[0]
+			if c.Auth != tc.auth || c.User != tc.wantUser || c.Password != "" || c.Identifier() != "c1" {
+				t.Errorf("cluster = %+v", c)
+			}
+		})
+	}
+}
+
+func TestIAMClusterCarriesNoStoredPassword(t *testing.T) {
+	f := newFixture(t, "c1")
+	f.ssm.Put(p+".c1.endpoint", awsfake.String, "c1.example.com")
+	st := f.load(t, ssmconfig.Options{Defaults: config.Cluster{Auth: config.AuthIAM}})
+	if len(st.Clusters) != 1 || st.Clusters[0].Password.Reveal() != "" {
+		t.Errorf("clusters = %v, want c1 without the stored password", reveal(st.Clusters))
+	}
+}
