@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -162,12 +163,12 @@ func (c *Cache) Prepare(ctx context.Context, sql string, from, to time.Time) (re
 	if to.Before(from) {
 		return nil, fmt.Errorf("prepare s3 cache: time range ends (%s) before it starts (%s)", to.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339))
 	}
-	names, err := c.tablesOf(ctx, sql)
+	names, inS3, err := c.tablesOf(ctx, sql)
 	if err != nil {
 		return nil, fmt.Errorf("prepare s3 cache: %w", err)
 	}
 	days := dayRange{from: from.UTC().Format(dayFormat), to: to.UTC().Format(dayFormat)}
-	want, err := c.list(ctx, names, days)
+	want, err := c.list(ctx, slices.Collect(maps.Keys(inS3)), days)
 	if err != nil {
 		return nil, fmt.Errorf("prepare s3 cache: %w", err)
 	}

@@ -22,7 +22,9 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/parquetfile"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/source"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awstest"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/s3cache"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
@@ -587,5 +589,73 @@ func TestARestartEvictsByLastUse(t *testing.T) {
 	keys2, _ := a.keysOf("stl_query", days[2], days[2])
 	if want := slices.Sorted(slices.Values(slices.Concat(keys0, keys2))); !slices.Equal(got, want) {
 		t.Errorf("after a restart with a smaller bound the cache holds %v, want days 0 and 2 %v", got, want)
+	}
+}
+
+func TestTheQueryServiceAnswersThroughThePreparedCache(t *testing.T) {
+	a := newArchive(t)
+	dir := filepath.Join(t.TempDir(), "cache")
+	c := a.cache(t, a.client, dir, 1<<30)
+	catalog, err := presets.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cachedSvc := &query.Service{Engine: openEngine(t, dir), Presets: catalog, Prepare: c.Prepare}
+	fullSvc := &query.Service{Engine: openEngine(t, a.full), Presets: catalog}
+	from, to := days[2].Add(2*time.Hour), days[3].Add(3*time.Hour)
+	for _, m := range []query.Model{
+		{RefID: "A", QueryType: query.TypeDiagnostics, Preset: "query_volume"},
+		{RefID: "B", QueryType: query.TypeDiagnostics, Preset: "query_duration"},
+		{RefID: "C", QueryType: query.TypeSQL, RawSQL: "SELECT cluster, count(*) AS n, max(querytxt) AS q FROM stl_query WHERE $__timeFilter(endtime) GROUP BY cluster ORDER BY cluster"},
+	} {
+		req := query.Request{Model: m, From: from, To: to, Interval: time.Hour}
+		got, err := cachedSvc.Run(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s over the cache: %v", m.RefID, err)
+		}
+		want, err := fullSvc.Run(context.Background(), req)
+		if err != nil {
+			t.Fatalf("%s over the full archive: %v", m.RefID, err)
+		}
+		if len(want.Frames) == 0 || len(got.Frames) != len(want.Frames) {
+			t.Fatalf("%s: %d frames over the cache, %d over the full archive", m.RefID, len(got.Frames), len(want.Frames))
+		}
+		for i := range want.Frames {
+			g, _ := got.Frames[i].StringTable(-1, -1)
+			w, _ := want.Frames[i].StringTable(-1, -1)
+			if g != w || want.Frames[i].Rows() == 0 {
+				t.Errorf("%s frame %d over the cache:\n%s\nover the full archive:\n%s", m.RefID, i, g, w)
+			}
+		}
+	}
+	keys, _ := a.keysOf("stl_query", from, to)
+	if got, _ := cached(t, dir); !slices.Equal(got, keys) {
+		t.Errorf("the service's queries cached %v, want the stl_query objects of their days %v", got, keys)
+	}
+}
+
+func TestFilesOfATableGoneFromS3AreRemoved(t *testing.T) {
+	a := newArchive(t)
+	dir := filepath.Join(t.TempDir(), "cache")
+	c := a.cache(t, a.client, dir, 1<<30)
+	from, to := days[0], days[3].Add(23*time.Hour)
+	sql := "SELECT count(*) FROM stl_alert_event_log"
+	prepare(t, c, sql, from, to)
+	alerts, _ := a.keysOf("stl_alert_event_log", from, to)
+	if got, _ := cached(t, dir); !slices.Equal(got, alerts) {
+		t.Fatalf("cached %v, want %v", got, alerts)
+	}
+	for _, k := range alerts {
+		a.delete(k)
+	}
+	prepare(t, c, sql, from, to)
+	if got, size := cached(t, dir); len(got) != 0 || c.Size() != 0 {
+		t.Errorf("after the table left S3 the cache holds %v (%d bytes, Size says %d)", got, size, c.Size())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stl_alert_event_log")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the emptied table folder is still there: %v", err)
+	}
+	if got := render(t, openEngine(t, dir), sql); got != "0|\n" {
+		t.Errorf("the engine counts %q rows of the removed table, want 0", got)
 	}
 }

@@ -3,6 +3,7 @@ package s3cache
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,9 +34,9 @@ func (r dayRange) has(day string) bool { return r.from <= day && day <= r.to }
 var identRe = regexp.MustCompile(`[a-z_][a-z0-9_]*`)
 
 // tablesOf is the archive tables sql may read: the words of sql that are catalog tables, table
-// folders under the prefix, or tables already cached (so that files of a table removed from S3
-// are dropped). Sorted.
-func (c *Cache) tablesOf(ctx context.Context, sql string) ([]string, error) {
+// folders under the prefix, or tables already cached (so that the files of a table gone from S3
+// are dropped), sorted; and which of them have a folder in S3, the only ones worth listing.
+func (c *Cache) tablesOf(ctx context.Context, sql string) (names []string, inS3 map[string]bool, err error) {
 	words := map[string]bool{}
 	for _, w := range identRe.FindAllString(strings.ToLower(sql), -1) {
 		if tables.ValidName(w) {
@@ -44,30 +45,29 @@ func (c *Cache) tablesOf(ctx context.Context, sql string) ([]string, error) {
 	}
 	folders, err := c.folders(ctx, c.opts.Prefix, "")
 	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
+		return nil, nil, fmt.Errorf("list tables: %w", err)
 	}
-	found := map[string]bool{}
+	inS3 = map[string]bool{}
 	for _, f := range folders {
-		found[f] = true
+		if words[f] {
+			inS3[f] = true
+		}
 	}
+	found := maps.Clone(inS3)
 	for _, t := range tables.STL() {
-		found[t.Name] = true
+		if words[t.Name] {
+			found[t.Name] = true
+		}
 	}
 	c.mu.Lock()
 	for k := range c.files {
-		if p, ok := parseKey(k); ok {
+		if p, ok := parseKey(k); ok && words[p.table] {
 			found[p.table] = true
 		}
 	}
 	c.mu.Unlock()
-	var out []string
-	for name := range found {
-		if words[name] {
-			out = append(out, name)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	names = slices.Sorted(maps.Keys(found))
+	return names, inS3, nil
 }
 
 // folders lists the folder names directly under prefix, from the first one after startAfter.
