@@ -1,0 +1,7 @@
+SELECT from_unixtime(floor(to_unixtime(endtime) / 300) * 300) AS time, cluster,
+  approx_percentile(date_diff('millisecond', starttime, endtime) / 1e3, 0.5) AS p50_seconds,
+  approx_percentile(date_diff('millisecond', starttime, endtime) / 1e3, 0.95) AS p95_seconds
+FROM stl_query
+WHERE day BETWEEN DATE '2026-11-01' AND DATE '2026-11-02' AND (endtime >= CAST(from_iso8601_timestamp('2026-11-01T21:15:30.123Z') AS timestamp) AND endtime <= CAST(from_iso8601_timestamp('2026-11-02T09:59:59.999Z') AS timestamp)) AND cluster IN ('prod-east', 'o''brien')
+GROUP BY 1, 2
+ORDER BY 1, 2

@@ -1,0 +1,3 @@
+SELECT DISTINCT CAST(service_class AS VARCHAR) AS service_class FROM stl_wlm_query
+WHERE day BETWEEN DATE '2026-11-01' AND DATE '2026-11-02' AND (service_class_end_time >= CAST(from_iso8601_timestamp('2026-11-01T21:15:30.123Z') AS timestamp) AND service_class_end_time <= CAST(from_iso8601_timestamp('2026-11-02T09:59:59.999Z') AS timestamp)) AND cluster IN ('prod-east', 'o''brien')
+ORDER BY 1

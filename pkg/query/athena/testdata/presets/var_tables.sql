@@ -1,0 +1,3 @@
+SELECT DISTINCT perm_table_name AS table_name FROM stl_scan
+WHERE day BETWEEN DATE '2026-11-01' AND DATE '2026-11-02' AND (endtime >= CAST(from_iso8601_timestamp('2026-11-01T21:15:30.123Z') AS timestamp) AND endtime <= CAST(from_iso8601_timestamp('2026-11-02T09:59:59.999Z') AS timestamp)) AND cluster IN ('prod-east', 'o''brien') AND coalesce(perm_table_name, '') <> ''
+ORDER BY 1
