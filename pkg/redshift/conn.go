@@ -8,6 +8,7 @@ package redshift
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/source"
@@ -95,6 +97,11 @@ func ConnectWith(ctx context.Context, c config.Cluster, queryGroup string, o Opt
 	start := time.Now()
 	pc, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
+		if inv, ok := o.Auth.(interface{ Invalidate() }); ok && authFailed(err) {
+			// Temporary credentials can be refused before their expiration (a user dropped
+			// and recreated): fetch new ones on the next connect rather than retrying them.
+			inv.Invalidate()
+		}
 		if hint := tlsHint(err, sslMode(c), c.Host); hint != "" {
 			err = fmt.Errorf("%s: %w", hint, err)
 		}
@@ -160,6 +167,13 @@ func ConnConfigWith(c config.Cluster, o Options) (*pgx.ConnConfig, error) {
 	}
 	cfg.Fallbacks = nil
 	return cfg, nil
+}
+
+// authFailed reports whether the server refused the login: invalid_password or
+// invalid_authorization_specification.
+func authFailed(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "28P01" || pgErr.Code == "28000")
 }
 
 func sslMode(c config.Cluster) string {

@@ -103,6 +103,14 @@ func (c *IAMCredentials) Credentials(ctx context.Context) (string, string, error
 	return user, password, nil
 }
 
+// Invalidate drops the cached credentials, so the next call fetches new ones. ConnectWith calls
+// it when the server refuses them before their expiration.
+func (c *IAMCredentials) Invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.user, c.password, c.expires = "", "", time.Time{}
+}
+
 // Expiration is when the cached credentials lapse; zero before the first fetch.
 func (c *IAMCredentials) Expiration() time.Time {
 	c.mu.Lock()

@@ -292,7 +292,20 @@ func TestConnectWithIAMLogsInWithTheTemporaryPasswordAndRenewsIt(t *testing.T) {
 	if n := len(fake.Issued()); n != 2 {
 		t.Errorf("%d issues after expiry, want 2", n)
 	}
-	// The first password no longer logs in: the connect above needed the renewal.
+	// Credentials refused before their expiration are dropped: the next connect fetches new ones.
+	if _, err := admin.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD 'changed-behind-the-cache'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redshift.ConnectWith(ctx, cluster, "stlarchive", opts); err == nil {
+		t.Fatal("connected with a password the server no longer accepts")
+	}
+	if u := current(); u != role {
+		t.Errorf("after a refused login connected as %q, want %q", u, role)
+	}
+	if n := len(fake.Issued()); n != 3 {
+		t.Errorf("%d issues after a refused login, want 3", n)
+	}
+	// The first password no longer logs in: the connect after expiry needed the renewal.
 	stale := cluster
 	stale.Auth, stale.User, stale.Password = config.AuthPassword, role, config.Secret(first)
 	_, err = redshift.Connect(ctx, stale, "stlarchive")
