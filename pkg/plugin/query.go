@@ -6,66 +6,35 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	gfconfig "github.com/grafana/grafana-plugin-sdk-go/config"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/app"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
-	"github.com/stlarchive/redshift-stl-archive/pkg/query/macro"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
 )
 
-// queries is the query side of an instance: the engine over its archive and the service that
-// answers query models on it.
+// queries is the query side of an instance, or why it could not start (every query reports it).
 type queries struct {
-	engine *duckdb.Engine
-	svc    *query.Service
-	err    error // why the query side could not start; every query reports it
+	*app.Queries
+	err error
 }
 
 // openQueries opens the engine over the configured archive. A failure does not fail the
 // instance: the exporter may still run, and queries say what is wrong.
 func openQueries(ctx context.Context, cfg config.Config, exp *export.Exporter) *queries {
-	catalog, err := presets.New(cfg.Presets)
-	if err != nil {
-		return &queries{err: err}
-	}
-	engine, err := duckdb.Open(ctx, cfg.Archive.Path, duckdb.Options{Timeout: cfg.Query.Timeout, MaxRows: cfg.Query.MaxRows})
-	if err != nil {
-		return &queries{err: err}
-	}
-	svc := &query.Service{Engine: engine, Dialect: macro.Dialect(cfg.Query.Engine), Presets: catalog,
-		MaxRows: cfg.Query.MaxRows, Status: statusRows(exp)}
-	return &queries{engine: engine, svc: svc}
+	q, err := app.OpenQueries(ctx, cfg, app.StoreStatus(exp.Store()))
+	return &queries{Queries: q, err: err}
 }
 
 func (q *queries) close() {
-	if q != nil && q.engine != nil {
-		q.engine.Close()
-	}
-}
-
-// statusRows reads the export state for status queries.
-func statusRows(exp *export.Exporter) func(ctx context.Context) ([]query.StatusRow, error) {
-	return func(ctx context.Context) ([]query.StatusRow, error) {
-		if exp == nil {
-			return nil, errors.New("no exporter")
-		}
-		st, err := export.Status(ctx, exp.Store(), time.Now())
-		if err != nil {
-			return nil, err
-		}
-		rows := make([]query.StatusRow, len(st))
-		for i, s := range st {
-			rows[i] = query.StatusRow{Cluster: s.Cluster, Table: s.Table, Watermark: s.Watermark,
-				LagSeconds: s.LagSeconds, Rows: s.Rows, LastError: s.LastError, Gaps: len(s.Gaps)}
-		}
-		return rows, nil
+	if q != nil {
+		q.Queries.Close()
 	}
 }
 
@@ -114,7 +83,7 @@ func (d *Datasource) answer(ctx context.Context, q backend.DataQuery, limit int)
 		return errorResponse(err, "")
 	}
 	m.RefID = q.RefID
-	ans, err := d.q.svc.Run(ctx, query.Request{Model: m, From: q.TimeRange.From, To: q.TimeRange.To,
+	ans, err := d.q.Service.Run(ctx, query.Request{Model: m, From: q.TimeRange.From, To: q.TimeRange.To,
 		Interval: q.Interval, MaxRows: limit})
 	if err != nil {
 		d.log.Debug("query failed", "refId", q.RefID, "error", err)
@@ -175,12 +144,12 @@ func (d *Datasource) queryResource(ctx context.Context, path string) (status int
 			Custom      bool             `json:"custom,omitempty"`
 		}
 		var out []preset
-		for _, p := range d.q.svc.Presets.All() {
+		for _, p := range d.q.Service.Presets.All() {
 			out = append(out, preset{p.ID, p.Title, p.Description, p.Format, p.Columns, p.Custom})
 		}
 		return http.StatusOK, out, true
 	default: // tables
-		list, err := d.q.engine.Tables(ctx)
+		list, err := d.q.Tables(ctx)
 		if err != nil {
 			return http.StatusInternalServerError, map[string]string{"error": err.Error()}, true
 		}

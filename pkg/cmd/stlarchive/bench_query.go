@@ -19,11 +19,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/app"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
-	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
-	"github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
 	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
 )
 
@@ -123,27 +122,12 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	fmt.Fprintf(out, "archive: %d rows exported in %s (all tables; 0 when reused)\n", exported, time.Since(start).Round(time.Second))
 
 	// 3. Queries.
-	engine, err := duckdb.Open(ctx, cfg.Archive.Path, duckdb.Options{Timeout: cfg.Query.Timeout})
+	queries, err := app.OpenQueries(ctx, cfg, app.StoreStatus(exp.Store()))
 	if err != nil {
 		return err
 	}
-	defer engine.Close()
-	catalog, err := presets.Builtin()
-	if err != nil {
-		return err
-	}
-	status := func(ctx context.Context) ([]query.StatusRow, error) {
-		st, err := export.Status(ctx, exp.Store(), time.Now())
-		if err != nil {
-			return nil, err
-		}
-		rows := make([]query.StatusRow, len(st))
-		for i, s := range st {
-			rows[i] = query.StatusRow{Cluster: s.Cluster, Table: s.Table, Watermark: s.Watermark, LagSeconds: s.LagSeconds, Rows: s.Rows, Gaps: len(s.Gaps)}
-		}
-		return rows, nil
-	}
-	svc := &query.Service{Engine: engine, Presets: catalog, Status: status}
+	defer queries.Close()
+	svc := queries.Service
 	to := time.Now().UTC().Truncate(time.Second)
 	from := to.Add(-time.Duration(*days) * 24 * time.Hour)
 	interval := query.AutoInterval(from, to)

@@ -16,11 +16,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/stlarchive/redshift-stl-archive/pkg/config"
-	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+	"github.com/stlarchive/redshift-stl-archive/pkg/app"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
-	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
-	"github.com/stlarchive/redshift-stl-archive/pkg/query/macro"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
 )
 
@@ -82,13 +79,12 @@ func runQuery(ctx context.Context, args []string) error {
 	if *list {
 		return listPresets(os.Stdout, catalog)
 	}
-	engine, err := duckdb.Open(ctx, cfg.Archive.Path, duckdb.Options{Timeout: cfg.Query.Timeout, MaxRows: cfg.Query.MaxRows})
+	q, err := app.OpenQueries(ctx, cfg, app.OpenStoreStatus(cfg))
 	if err != nil {
 		return err
 	}
-	defer engine.Close()
-	svc := &query.Service{Engine: engine, Dialect: macro.Dialect(cfg.Query.Engine), Presets: catalog,
-		MaxRows: cfg.Query.MaxRows, Status: storeStatus(cfg)}
+	defer q.Close()
+	svc := q.Service
 	m := query.Model{RefID: "A", RawSQL: sql, Preset: *preset, Format: *shape, Limit: *limit}
 	if *clusters != "" {
 		m.Clusters = strings.Split(*clusters, ",")
@@ -173,28 +169,6 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not now, a relative time (-24h, -7d) or an RFC 3339 time", s)
-}
-
-// storeStatus reads the export state only when a query asks for it: the store is a file that a
-// running exporter holds locked.
-func storeStatus(cfg config.Config) func(ctx context.Context) ([]query.StatusRow, error) {
-	return func(ctx context.Context) ([]query.StatusRow, error) {
-		store, err := export.OpenStore(cfg)
-		if err != nil {
-			return nil, err
-		}
-		defer store.Close()
-		st, err := export.Status(ctx, store, time.Now())
-		if err != nil {
-			return nil, err
-		}
-		rows := make([]query.StatusRow, len(st))
-		for i, s := range st {
-			rows[i] = query.StatusRow{Cluster: s.Cluster, Table: s.Table, Watermark: s.Watermark,
-				LagSeconds: s.LagSeconds, Rows: s.Rows, LastError: s.LastError, Gaps: len(s.Gaps)}
-		}
-		return rows, nil
-	}
 }
 
 func listPresets(w io.Writer, c *presets.Catalog) error {

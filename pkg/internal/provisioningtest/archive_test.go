@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/app"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/pgtest"
@@ -63,19 +64,7 @@ func filledService(t *testing.T) (*querypkg.Service, time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status := func(ctx context.Context) ([]querypkg.StatusRow, error) {
-		st, err := export.Status(ctx, exp.Store(), time.Now())
-		if err != nil {
-			return nil, err
-		}
-		rows := make([]querypkg.StatusRow, len(st))
-		for i, s := range st {
-			rows[i] = querypkg.StatusRow{Cluster: s.Cluster, Table: s.Table, Watermark: s.Watermark,
-				LagSeconds: s.LagSeconds, Rows: s.Rows, LastError: s.LastError, Gaps: len(s.Gaps)}
-		}
-		return rows, nil
-	}
-	return &querypkg.Service{Engine: eng, Presets: catalog, Status: status}, last
+	return &querypkg.Service{Engine: eng, Presets: catalog, Status: app.StoreStatus(exp.Store())}, last
 }
 
 // Every dashboard query answers with rows over an archive the exporter filled from the
