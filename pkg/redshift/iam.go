@@ -13,7 +13,8 @@ import (
 )
 
 // Auth supplies the database user and password at each connect. Temporary credentials change
-// between connects; a static password does not.
+// between connects; a static password does not. An Auth that also has an Invalidate() method,
+// as *IAMCredentials does, has it called when the server refuses the credentials it gave.
 type Auth interface {
 	Credentials(ctx context.Context) (user, password string, err error)
 }
