@@ -154,9 +154,10 @@ func (c *Cache) Size() int64 {
 
 // Prepare brings into the folder every object of the archive tables that sql names, for the days
 // (UTC) from the day of from to the day of to, so that the engine answers sql over the range as it
-// would over the whole archive. It lists only those tables' cluster folders and day folders,
-// fetches objects that are missing or changed, and removes files whose object is gone. The
-// files stay until release is called; it must be called once the engine has answered.
+// would over the whole archive. It lists only those tables' cluster folders and, per cluster, the
+// keys of those days; it fetches objects that are missing or changed (size or ETag), and removes
+// files of those tables and days whose object is gone. The files stay until release is called;
+// it must be called once the engine has answered.
 //
 // A query whose files alone exceed the bound fails with ErrTooLarge before anything is fetched.
 func (c *Cache) Prepare(ctx context.Context, sql string, from, to time.Time) (release func(), err error) {
@@ -181,11 +182,7 @@ func (c *Cache) Prepare(ctx context.Context, sql string, from, to time.Time) (re
 			ErrTooLarge, formatBytes(need), len(want), formatBytes(c.opts.MaxBytes))
 	}
 
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(want))
 	c.mu.Lock()
 	c.dropGoneLocked(names, days, want)
 	now := c.now()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -322,6 +323,11 @@ func TestPreparedCacheAnswersLikeTheFullArchive(t *testing.T) {
 	}
 	if n := req.gets.Load(); n != int64(len(wantKeys)) {
 		t.Errorf("%d GETs for %d objects", n, len(wantKeys))
+	}
+	// One listing of the table folders, one of stl_query's cluster folders, one per cluster of
+	// its objects from the first day on: never the bucket, never the other table.
+	if n := req.lists.Load(); n != 2+int64(len(clusters)) {
+		t.Errorf("%d listings, want %d", n, 2+len(clusters))
 	}
 
 	gets := req.gets.Load()
@@ -657,5 +663,35 @@ func TestFilesOfATableGoneFromS3AreRemoved(t *testing.T) {
 	}
 	if got := render(t, openEngine(t, dir), sql); got != "0|\n" {
 		t.Errorf("the engine counts %q rows of the removed table, want 0", got)
+	}
+}
+
+func TestADownloadStreamsToDisk(t *testing.T) {
+	a := newArchive(t)
+	dir := filepath.Join(t.TempDir(), "cache")
+	c := a.cache(t, a.client, dir, 1<<30)
+	// The cache never reads what it keeps, so any bytes do for the size of a large object.
+	const size = 48 << 20
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte(i * 7919 >> 8)
+	}
+	lo := days[0].Add(20 * time.Hour)
+	key := tables.ObjectKey("big_table", "c1", lo, lo.Add(time.Hour))
+	a.put(key, body)
+	body = nil
+	runtime.GC()
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	prepare(t, c, "SELECT * FROM big_table", days[0], days[0])
+	runtime.ReadMemStats(&after)
+	if got, _ := cached(t, dir); !slices.Equal(got, []string{key}) {
+		t.Fatalf("cached %v, want %s", got, key)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/8 {
+		t.Errorf("downloading a %d-byte object allocated %d bytes: it is not streamed", size, alloc)
+	} else {
+		t.Logf("downloading a %d-byte object allocated %d bytes", size, alloc)
 	}
 }
