@@ -322,7 +322,9 @@ func (w *Workload) Backfill(ctx context.Context, conn *pgx.Conn, from, to time.T
 // Run writes activity continuously until ctx is done, stepping up to the database's getdate()
 // every tick (one second when tick is zero). After a pause longer than a backfill step it
 // catches up in backfill steps. With Options.Retention it deletes old rows about once a minute.
-// It returns nil when ctx ends.
+// It returns nil when ctx ends. A step under way finishes first, because pgx closes a
+// connection whose query is cancelled and the caller may still read through conn; only a
+// catch-up backfill is interrupted.
 func Run(ctx context.Context, conn *pgx.Conn, w *Workload, tick time.Duration) error {
 	if tick <= 0 {
 		tick = time.Second
@@ -346,6 +348,8 @@ func Run(ctx context.Context, conn *pgx.Conn, w *Workload, tick time.Duration) e
 }
 
 func (w *Workload) runOnce(ctx context.Context, conn *pgx.Conn, lastRetention *time.Time) error {
+	backfillCtx := ctx
+	ctx = context.WithoutCancel(ctx)
 	var now time.Time
 	if err := conn.QueryRow(ctx, "SELECT getdate()").Scan(&now); err != nil {
 		return fmt.Errorf("simulate: read clock: %w", err)
@@ -359,7 +363,7 @@ func (w *Workload) runOnce(ctx context.Context, conn *pgx.Conn, lastRetention *t
 	switch {
 	case !now.After(from):
 	case now.Sub(from) > w.backfillStep():
-		if _, err := w.Backfill(ctx, conn, from, now); err != nil {
+		if _, err := w.Backfill(backfillCtx, conn, from, now); err != nil {
 			return err
 		}
 	default:
