@@ -233,7 +233,8 @@ func (e *Engine) read(ctx context.Context, exec *types.QueryExecution, maxRows i
 	var (
 		b     *builder
 		token *string
-		// A DML result's first row is its header: the column names, not data.
+		// A DML result's first row is its header: the column names, not data. Every query the
+		// engine lets through is DML.
 		skipHeader = exec.StatementType == types.StatementTypeDml
 		first      = true
 	)
@@ -264,7 +265,7 @@ func (e *Engine) read(ctx context.Context, exec *types.QueryExecution, maxRows i
 				return nil, errors.New("read results: Athena returned no column metadata")
 			}
 			b = newBuilder(out.ResultSet.ResultSetMetadata.ColumnInfo)
-			if len(rows) > 0 && (skipHeader || exec.StatementType == "" && b.isHeader(rows[0])) {
+			if len(rows) > 0 && skipHeader {
 				rows = rows[1:]
 			}
 			first = false

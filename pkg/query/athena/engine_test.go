@@ -576,3 +576,28 @@ func TestOnlyOneSelectOrWithQueryReachesAthena(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentQueriesGetTheirOwnResults(t *testing.T) {
+	fake := awsfake.NewAthena(t)
+	for i := 1; i <= 8; i++ {
+		s := numbered(i * 300)
+		s.States = []string{"QUEUED", "RUNNING", "SUCCEEDED"}
+		fake.On(fmt.Sprintf("SELECT n FROM t%d", i), s)
+	}
+	e := newEngine(t, fake, athena.Options{})
+	errs := make(chan error, 8)
+	for i := 1; i <= 8; i++ {
+		go func() {
+			res, err := e.QueryLimit(context.Background(), fmt.Sprintf("SELECT n FROM t%d", i), 0)
+			if err == nil && res.Len() != i*300 {
+				err = fmt.Errorf("query %d got %d rows, want %d", i, res.Len(), i*300)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

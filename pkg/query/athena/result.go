@@ -87,19 +87,6 @@ func newBuilder(info []types.ColumnInfo) *builder {
 	return b
 }
 
-// isHeader reports whether row holds the column names: the first row of a SELECT's results.
-func (b *builder) isHeader(row types.Row) bool {
-	if len(row.Data) != len(b.fields) {
-		return false
-	}
-	for i, d := range row.Data {
-		if d.VarCharValue == nil || *d.VarCharValue != b.fields[i].Name {
-			return false
-		}
-	}
-	return true
-}
-
 func (b *builder) add(row types.Row) error {
 	if len(row.Data) != len(b.fields) {
 		return fmt.Errorf("row %d has %d values for %d columns", b.rows+1, len(row.Data), len(b.fields))
