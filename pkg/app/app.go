@@ -7,15 +7,19 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/athena"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/macro"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/s3cache"
 )
 
 // StatusFunc reads the export state for status queries and the export_health preset.
@@ -78,11 +82,16 @@ func (q *Queries) Close() error {
 	return errors.Join(errs...)
 }
 
-// OpenQueries opens the engine the configuration names over its archive.
+// OpenQueries opens the engine the configuration names over its archive: Athena, or the
+// embedded engine over the local archive, or over a bounded local cache of the S3 archive. It
+// makes no AWS call: clients fetch credentials on their first request.
 func OpenQueries(ctx context.Context, cfg config.Config, status StatusFunc) (*Queries, error) {
 	catalog, err := presets.New(cfg.Presets)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Query.Engine == "athena" {
+		return openAthena(ctx, cfg, catalog, status)
 	}
 	engine, err := duckdb.Open(ctx, cfg.Archive.Path, duckdb.Options{Timeout: cfg.Query.Timeout, MaxRows: cfg.Query.MaxRows})
 	if err != nil {
@@ -90,5 +99,58 @@ func OpenQueries(ctx context.Context, cfg config.Config, status StatusFunc) (*Qu
 	}
 	svc := &query.Service{Engine: engine, Dialect: macro.DuckDB, Presets: catalog,
 		MaxRows: cfg.Query.MaxRows, Status: status}
-	return &Queries{Service: svc, Tables: engine.Tables, close: []func() error{engine.Close}}, nil
+	q := &Queries{Service: svc, Tables: engine.Tables, close: []func() error{engine.Close}}
+	if s3a := cfg.Archive.S3; s3a != nil {
+		// The exporter writes to S3 only; the engine reads the partitions a query needs from a
+		// local copy at archive.path.
+		client, err := s3Client(ctx, cfg)
+		if err != nil {
+			q.Close()
+			return nil, fmt.Errorf("query: %w", err)
+		}
+		cache, err := s3cache.New(client, s3cache.Options{Bucket: s3a.Bucket, Prefix: s3a.Prefix, Dir: cfg.Archive.Path,
+			MaxBytes: int64(cfg.Query.CacheSizeMB) << 20})
+		if err != nil {
+			q.Close()
+			return nil, fmt.Errorf("query: %w", err)
+		}
+		svc.Prepare = cache.Prepare
+	}
+	return q, nil
+}
+
+func openAthena(ctx context.Context, cfg config.Config, catalog *presets.Catalog, status StatusFunc) (*Queries, error) {
+	a := cfg.Query.Athena
+	client, err := athenaClient(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	engine, err := athena.New(client, athena.Options{Workgroup: a.Workgroup, OutputLocation: a.OutputLocation,
+		Catalog: a.Catalog, Database: a.Database, ResultReuseMaxAge: a.ResultReuse,
+		Timeout: cfg.Query.Timeout, MaxRows: cfg.Query.MaxRows})
+	if err != nil {
+		return nil, err
+	}
+	svc := &query.Service{Engine: engine, Dialect: macro.Athena, Presets: catalog,
+		MaxRows: cfg.Query.MaxRows, Status: status}
+	// Athena's tables are the catalog's: listing them would be an AWS call per editor load.
+	list := catalogTables(cfg)
+	return &Queries{Service: svc, Tables: func(context.Context) ([]duckdb.TableInfo, error) { return list, nil }}, nil
+}
+
+// catalogTables describes the archived STL tables as the Glue catalog declares them.
+func catalogTables(cfg config.Config) []duckdb.TableInfo {
+	var out []duckdb.TableInfo
+	for _, t := range archivedTables(cfg) {
+		if len(t.Columns) == 0 {
+			continue
+		}
+		info := duckdb.TableInfo{Name: t.Name}
+		for _, c := range t.Columns {
+			info.Columns = append(info.Columns, duckdb.ColumnInfo{Name: c.Name, Type: catalog.GlueType(c.Type)})
+		}
+		info.Columns = append(info.Columns, duckdb.ColumnInfo{Name: "cluster", Type: "string"}, duckdb.ColumnInfo{Name: "day", Type: "date"})
+		out = append(out, info)
+	}
+	return out
 }

@@ -146,7 +146,7 @@ const awsFleetExample = `{
   "aws":     {"region": "us-east-1", "endpoints": {"ssm": "http://127.0.0.1:9001", "athena": "https://athena.vpce.example"}},
   "ssm":     {"prefix": "redshift_query_logs", "sslMode": "require"},
   "query":   {"engine": "athena", "athena": {"workgroup": "ops", "outputLocation": "s3://stl-results/",
-              "database": "stl_logs", "resultReuse": "15m"}},
+              "database": "stl_logs", "resultReuse": "15m", "firstDay": "2026-03-01"}},
   "clusters": [
     {"name": "prod-east", "host": "prod-east.abc.us-east-1.redshift.amazonaws.com", "user": "stl_reader",
      "auth": "iam", "clusterIdentifier": "prod-east-1", "dbGroups": ["stl_readers"], "autoCreate": true},
@@ -164,7 +164,7 @@ func TestAWSFleetSettingsDecode(t *testing.T) {
 		t.Errorf("ssm = %+v", s)
 	}
 	wantAthena := Athena{Workgroup: "ops", OutputLocation: "s3://stl-results/", Catalog: DefaultAthenaCatalog,
-		Database: "stl_logs", ResultReuse: 15 * time.Minute, ManageCatalog: true}
+		Database: "stl_logs", ResultReuse: 15 * time.Minute, ManageCatalog: true, FirstDay: "2026-03-01"}
 	if a := cfg.Query.Athena; cfg.Query.Engine != "athena" || a == nil || *a != wantAthena {
 		t.Errorf("engine %q athena %+v, want %+v", cfg.Query.Engine, a, wantAthena)
 	}
@@ -189,7 +189,7 @@ func TestAthenaEngineTakesItsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Athena{Workgroup: "primary", Catalog: "AwsDataCatalog", Database: "stl_archive", ManageCatalog: true}
+	want := Athena{Workgroup: "primary", Catalog: "AwsDataCatalog", Database: "stl_archive", ManageCatalog: true, FirstDay: "2025-01-01"}
 	if a := cfg.Query.Athena; a == nil || *a != want {
 		t.Errorf("athena = %+v, want %+v", a, want)
 	}

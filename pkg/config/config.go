@@ -182,6 +182,10 @@ type Athena struct {
 	// ManageCatalog creates and updates the Glue database and tables (with partition
 	// projection) when the datasource starts. Default true.
 	ManageCatalog bool
+	// FirstDay (YYYY-MM-DD) starts the projected day partitions; days before it are invisible
+	// to Athena. Best the day the archive starts: a query without a day filter makes Athena look
+	// into every projected day. Default DefaultAthenaFirstDay.
+	FirstDay string
 }
 
 // Cluster is one Redshift cluster (or PostgreSQL standing in for one).

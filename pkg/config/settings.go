@@ -27,6 +27,7 @@ const (
 	DefaultAthenaWorkgroup = "primary"
 	DefaultAthenaCatalog   = "AwsDataCatalog"
 	DefaultAthenaDatabase  = "stl_archive"
+	DefaultAthenaFirstDay  = "2025-01-01"
 
 	DefaultPort     = 5439
 	DefaultDatabase = "dev"
@@ -87,6 +88,12 @@ func Defaults() Config {
 		},
 		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows, CacheSizeMB: DefaultCacheSizeMB},
 	}
+}
+
+// DefaultAthena returns the Athena settings of an athena engine that sets none.
+func DefaultAthena() *Athena {
+	return &Athena{Workgroup: DefaultAthenaWorkgroup, Catalog: DefaultAthenaCatalog, Database: DefaultAthenaDatabase,
+		ManageCatalog: true, FirstDay: DefaultAthenaFirstDay}
 }
 
 // DefaultCluster returns a cluster with the default port, database and sslMode.
@@ -177,7 +184,7 @@ func decode(root *object) Config {
 	q.integer("maxRows", &cfg.Query.MaxRows)
 	q.integer("cacheSizeMB", &cfg.Query.CacheSizeMB)
 	if a, ok := q.optionalObject("athena"); ok {
-		at := &Athena{Workgroup: DefaultAthenaWorkgroup, Catalog: DefaultAthenaCatalog, Database: DefaultAthenaDatabase, ManageCatalog: true}
+		at := DefaultAthena()
 		a.str("workgroup", &at.Workgroup)
 		a.str("outputLocation", &at.OutputLocation)
 		a.str("catalog", &at.Catalog)
@@ -185,6 +192,7 @@ func decode(root *object) Config {
 		a.str("region", &at.Region)
 		a.duration("resultReuse", &at.ResultReuse)
 		a.boolean("manageCatalog", &at.ManageCatalog)
+		a.str("firstDay", &at.FirstDay)
 		a.done()
 		cfg.Query.Athena = at
 	}

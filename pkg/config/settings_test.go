@@ -301,6 +301,8 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 			"jsonData.query.athena.resultReuse", "must be between 0 and 168h"},
 		{"athena unknown field", func(m map[string]any) { set(m, "query.athena", map[string]any{"workgrup": "x"}) }, nil,
 			"jsonData.query.athena.workgrup", `did you mean "workgroup"?`},
+		{"athena first day not a date", func(m map[string]any) { set(m, "query.athena", map[string]any{"firstDay": "2025-13-01"}) }, nil,
+			"jsonData.query.athena.firstDay", `must be a day as YYYY-MM-DD, got "2025-13-01"`},
 		{"cache size zero", func(m map[string]any) { set(m, "query.cacheSizeMB", 0) }, nil,
 			"jsonData.query.cacheSizeMB", "must be at least 1, got 0"},
 		{"cluster auth unknown", func(m map[string]any) { set(m, "clusters.0.auth", "kerberos") }, nil,

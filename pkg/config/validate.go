@@ -233,7 +233,7 @@ func validateQuery(probs *problems, cfg *Config) {
 	}
 	if q.Engine == "athena" {
 		if q.Athena == nil {
-			q.Athena = &Athena{Workgroup: DefaultAthenaWorkgroup, Catalog: DefaultAthenaCatalog, Database: DefaultAthenaDatabase, ManageCatalog: true}
+			q.Athena = DefaultAthena()
 		}
 		if cfg.Archive.S3 == nil {
 			probs.add("jsonData.archive.s3", "required with query.engine athena: Athena reads the archive from S3")
@@ -252,6 +252,9 @@ func validateQuery(probs *problems, cfg *Config) {
 		}
 		if !glueNameRe.MatchString(a.Database) {
 			probs.add(path+"database", "must be 1 to 255 lower-case letters, digits or '_', got %q", a.Database)
+		}
+		if _, err := time.Parse(time.DateOnly, a.FirstDay); err != nil {
+			probs.add(path+"firstDay", "must be a day as YYYY-MM-DD, got %q", a.FirstDay)
 		}
 		// Athena reuses results up to 7 days old.
 		if a.ResultReuse < 0 || a.ResultReuse > 7*24*time.Hour {

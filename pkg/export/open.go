@@ -41,7 +41,7 @@ func OpenStore(cfg config.Config) (state.Store, error) {
 	if d := cfg.State.DynamoDB; d != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 		defer cancel()
-		awsCfg, err := awsx.Load(ctx, awsSettings(cfg.AWS, d.Region))
+		awsCfg, err := awsx.Load(ctx, AWSSettings(cfg.AWS, d.Region))
 		if err != nil {
 			return nil, fmt.Errorf("export: open state: %w", err)
 		}
@@ -72,7 +72,7 @@ func OpenArchive(cfg config.Config) (storage.Archive, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
 	defer cancel()
-	awsCfg, err := awsx.Load(ctx, awsSettings(cfg.AWS, s.Region))
+	awsCfg, err := awsx.Load(ctx, AWSSettings(cfg.AWS, s.Region))
 	if err != nil {
 		return nil, fmt.Errorf("export: open archive: %w", err)
 	}
@@ -89,9 +89,9 @@ func OpenArchive(cfg config.Config) (storage.Archive, error) {
 	return archive, nil
 }
 
-// awsSettings maps the configuration's AWS credentials onto awsx; a service's own region wins
+// AWSSettings maps the configuration's AWS credentials onto awsx; a service's own region wins
 // over the shared one.
-func awsSettings(a config.AWS, region string) awsx.Settings {
+func AWSSettings(a config.AWS, region string) awsx.Settings {
 	if region == "" {
 		region = a.Region
 	}
@@ -103,6 +103,7 @@ func awsSettings(a config.AWS, region string) awsx.Settings {
 		AssumeRoleARN: a.AssumeRoleARN,
 		ExternalID:    a.ExternalID,
 		Region:        region,
+		STSEndpoint:   a.Endpoints["sts"],
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +17,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/app"
+	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 )
@@ -23,9 +27,15 @@ import (
 type Datasource struct {
 	cfg    config.Config
 	cfgErr error
-	exp    *export.Exporter
-	q      *queries
-	log    log.Logger
+	// problems are the SSM clusters that could not be configured, by name; each fails alone.
+	problems map[string]error
+	exp      *export.Exporter
+	q        *queries
+	log      log.Logger
+
+	catalogMu   sync.Mutex
+	catalogErr  error
+	catalogDone bool
 
 	stop context.CancelFunc
 	done sync.WaitGroup
@@ -47,19 +57,29 @@ func NewDatasource(ctx context.Context, settings backend.DataSourceInstanceSetti
 		d.log.Warn("invalid datasource settings", "error", d.cfgErr)
 		return d, nil
 	}
-	exp, err := export.Open(d.cfg, export.Options{Log: d.log})
+	exp, fleet, err := app.OpenExporter(ctx, d.cfg, export.Options{Log: d.log})
 	if err != nil {
 		d.cfgErr = err
 		return d, nil
 	}
-	d.exp = exp
+	d.exp, d.cfg, d.problems = exp, fleet.Config, fleet.Problems
+	for _, name := range fleet.ProblemNames() {
+		d.log.Error("cluster from SSM not configured", "cluster", name, "error", fleet.Problems[name])
+	}
 	d.q = openQueries(ctx, d.cfg, exp)
 	if d.q.err != nil {
 		d.log.Warn("query engine unavailable", "error", d.q.err)
 	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	d.stop = cancel
+	if a := d.cfg.Query.Athena; d.cfg.Query.Engine == "athena" && a.ManageCatalog {
+		d.done.Add(1)
+		go func() {
+			defer d.done.Done()
+			d.ensureCatalog(runCtx)
+		}()
+	}
 	if d.cfg.Export.Enabled {
-		runCtx, cancel := context.WithCancel(context.Background())
-		d.stop = cancel
 		d.done.Add(1)
 		go func() {
 			defer d.done.Done()
@@ -67,6 +87,20 @@ func NewDatasource(ctx context.Context, settings backend.DataSourceInstanceSetti
 		}()
 	}
 	return d, nil
+}
+
+// ensureCatalog creates or updates the Glue tables Athena reads, once per instance. A failure is
+// logged and shown by CheckHealth; queries then fail with Athena's own error.
+func (d *Datasource) ensureCatalog(ctx context.Context) {
+	r, err := app.EnsureCatalog(ctx, d.cfg, d.exp.Clusters())
+	d.catalogMu.Lock()
+	d.catalogErr, d.catalogDone = err, true
+	d.catalogMu.Unlock()
+	if err != nil {
+		d.log.Error("glue catalog not updated", "error", err)
+		return
+	}
+	d.log.Info("glue catalog ready", "database", r.Database, "created", r.Names(catalog.Created), "updated", r.Names(catalog.Updated))
 }
 
 // Dispose stops the exporter and waits for it: Grafana disposes an instance when its settings
@@ -119,6 +153,21 @@ func (d *Datasource) CheckHealth(ctx context.Context, req *backend.CheckHealthRe
 		line, healthy := h.Summary()
 		ok = ok && healthy
 		lines = append(lines, line)
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.problems)) {
+		ok = false
+		lines = append(lines, fmt.Sprintf("cluster %s (SSM): not configured: %v", name, d.problems[name]))
+	}
+	if d.cfg.Query.Engine == "athena" {
+		d.catalogMu.Lock()
+		switch {
+		case d.catalogErr != nil:
+			ok = false
+			lines = append(lines, "glue catalog: "+d.catalogErr.Error())
+		case d.catalogDone:
+			lines = append(lines, "glue catalog "+d.cfg.Query.Athena.Database+": up to date")
+		}
+		d.catalogMu.Unlock()
 	}
 	details, _ := json.Marshal(r)
 	status := backend.HealthStatusOk

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/app"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 )
@@ -72,17 +73,21 @@ func runExport(ctx context.Context, args []string) error {
 			log.Info("cluster exported", "cluster", r.Cluster, "rows", r.Rows())
 		}
 	}
-	exp, err := export.Open(cfg, export.Options{Log: log, Hook: killHook(), OnResult: report})
+	exp, fleet, err := app.OpenExporter(ctx, cfg, export.Options{Log: log, Hook: killHook(), OnResult: report})
 	if err != nil {
 		return err
 	}
 	defer exp.Close()
+	cfg = fleet.Config
+	for _, name := range fleet.ProblemNames() {
+		log.Error("cluster failed", "cluster", name, "error", fleet.Problems[name])
+	}
 	if !*once {
 		log.Info("exporting", "clusters", len(cfg.Clusters), "interval", cfg.Export.Interval, "archive", cfg.Archive.Path)
 		exp.Run(ctx)
 		return nil
 	}
-	failed := 0
+	failed := len(fleet.Problems)
 	for _, r := range exp.Cycle(ctx) {
 		report(r)
 		if r.Failed() != nil {
@@ -90,7 +95,7 @@ func runExport(ctx context.Context, args []string) error {
 		}
 	}
 	if failed > 0 {
-		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters failed\n", failed, len(cfg.Clusters))
+		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters failed\n", failed, len(cfg.Clusters)+len(fleet.Problems))
 		return errFailed
 	}
 	return nil
@@ -173,12 +178,15 @@ func runCheck(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	exp, err := export.Open(cfg, export.Options{})
+	exp, fleet, err := app.OpenExporter(ctx, cfg, export.Options{})
 	if err != nil {
 		return err
 	}
 	defer exp.Close()
-	failed := false
+	failed := len(fleet.Problems) > 0
+	for _, name := range fleet.ProblemNames() {
+		fmt.Printf("cluster %s (SSM): not configured: %v\n", name, fleet.Problems[name])
+	}
 	if err := exp.Archive().CheckWritable(ctx); err != nil {
 		fmt.Printf("%s: %v\n", exp.Archive(), err)
 		failed = true

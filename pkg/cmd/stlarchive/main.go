@@ -34,6 +34,7 @@ var errFailed = errors.New("failed")
 
 var commands = map[string]func(ctx context.Context, args []string) error{
 	"export":   runExport,
+	"catalog":  runCatalog,
 	"status":   runStatus,
 	"check":    runCheck,
 	"simulate": runSimulate,
@@ -50,6 +51,7 @@ commands:
   simulate   create STL-shaped tables in PostgreSQL and write a live workload
   bench      measure export speed (bench export)
   query      run a diagnostic preset or SQL over the archive (--preset ID | "SQL")
+  catalog    create or update the Glue tables Athena reads the S3 archive through
 
 Every command reads the datasource provisioning file that Grafana reads:
   --config FILE|DIR    (default provisioning/datasources)

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/athena"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
+	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
+)
+
+// awsConfig loads the AWS configuration of one service: its own region when it has one, else
+// aws.region.
+func awsConfig(ctx context.Context, cfg config.Config, region string) (aws.Config, error) {
+	return awsx.Load(ctx, export.AWSSettings(cfg.AWS, region))
+}
+
+// endpoint returns the client option that points a service at its configured endpoint.
+func endpoint(cfg config.Config, service string) *string {
+	if e := cfg.AWS.Endpoints[service]; e != "" {
+		return aws.String(e)
+	}
+	return nil
+}
+
+func athenaClient(ctx context.Context, cfg config.Config) (*athena.Client, error) {
+	ac, err := awsConfig(ctx, cfg, cfg.Query.Athena.Region)
+	if err != nil {
+		return nil, err
+	}
+	return athena.NewFromConfig(ac, func(o *athena.Options) { o.BaseEndpoint = endpoint(cfg, "athena") }), nil
+}
+
+func glueClient(ctx context.Context, cfg config.Config) (*glue.Client, error) {
+	ac, err := awsConfig(ctx, cfg, cfg.Query.Athena.Region)
+	if err != nil {
+		return nil, err
+	}
+	return glue.NewFromConfig(ac, func(o *glue.Options) { o.BaseEndpoint = endpoint(cfg, "glue") }), nil
+}
+
+func s3Client(ctx context.Context, cfg config.Config) (*s3.Client, error) {
+	a := cfg.Archive.S3
+	ac, err := awsConfig(ctx, cfg, a.Region)
+	if err != nil {
+		return nil, err
+	}
+	return s3.NewFromConfig(ac, func(o *s3.Options) {
+		if a.Endpoint != "" {
+			o.BaseEndpoint = aws.String(a.Endpoint)
+		}
+		o.UsePathStyle = a.PathStyle
+	}), nil
+}
+
+// ArchiveLocation is the s3:// URL of the archive root in S3.
+func ArchiveLocation(a *config.S3Archive) string {
+	prefix := a.Prefix
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return "s3://" + a.Bucket + "/" + prefix
+}
+
+// catalogTimeout bounds the Glue calls of one EnsureCatalog: about two per table.
+const catalogTimeout = 2 * time.Minute
+
+// EnsureCatalog creates or updates the Glue database and tables that Athena reads the archive
+// through, with partition projection over the given clusters. A second call with the same
+// settings changes nothing.
+func EnsureCatalog(ctx context.Context, cfg config.Config, clusters []string) (catalog.Report, error) {
+	a := cfg.Query.Athena
+	if a == nil || cfg.Archive.S3 == nil {
+		return catalog.Report{}, fmt.Errorf("catalog: needs query.athena and archive.s3")
+	}
+	ctx, cancel := context.WithTimeout(ctx, catalogTimeout)
+	defer cancel()
+	client, err := glueClient(ctx, cfg)
+	if err != nil {
+		return catalog.Report{}, fmt.Errorf("catalog: %w", err)
+	}
+	return catalog.Ensure(ctx, client, catalog.Options{
+		Database: a.Database,
+		Location: ArchiveLocation(cfg.Archive.S3),
+		Tables:   archivedTables(cfg),
+		Clusters: clusters,
+		FirstDay: a.FirstDay,
+	})
+}
+
+// archivedTables are the STL tables the configuration exports, plus its custom queries (which
+// the catalog skips: their columns are known only from their results).
+func archivedTables(cfg config.Config) []tables.Table {
+	var out []tables.Table
+	for _, name := range cfg.Export.Tables {
+		if t, ok := tables.Lookup(name); ok {
+			out = append(out, t)
+		}
+	}
+	for _, q := range cfg.CustomQueries {
+		out = append(out, q.Table())
+	}
+	return out
+}
