@@ -23,6 +23,7 @@ type S3Writes struct {
 
 	mu     sync.Mutex
 	writes map[string]int
+	parts  int
 }
 
 // RecordS3Writes starts the recorder in front of the server at endpoint; the test's end stops
@@ -42,11 +43,14 @@ func RecordS3Writes(t testing.TB, endpoint string) *S3Writes {
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			if resp.StatusCode == http.StatusOK {
-				if key, ok := objectWrite(resp.Request); ok {
-					w.mu.Lock()
+				key, ok := objectWrite(resp.Request)
+				w.mu.Lock()
+				if ok {
 					w.writes[key]++
-					w.mu.Unlock()
+				} else if isPartUpload(resp.Request) {
+					w.parts++
 				}
+				w.mu.Unlock()
 			}
 			return nil
 		},
@@ -76,6 +80,18 @@ func objectWrite(r *http.Request) (string, bool) {
 		return bucket + "/" + key, true
 	}
 	return "", false
+}
+
+func isPartUpload(r *http.Request) bool {
+	q := r.URL.Query()
+	return r.Method == http.MethodPut && q.Has("uploadId") && q.Has("partNumber")
+}
+
+// Parts returns how many parts of multipart uploads the server accepted so far.
+func (w *S3Writes) Parts() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.parts
 }
 
 // Counts returns the accepted writes per "<bucket>/<key>" so far.
