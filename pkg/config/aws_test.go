@@ -129,7 +129,7 @@ func TestMalformedAWSSettingsNameTheField(t *testing.T) {
 
 func TestAWSProvisioningExampleLoads(t *testing.T) {
 	env := map[string]string{"STL_ARCHIVE_EXTERNAL_ID": "ext-7", "PROD_EAST_HOST": "prod.example.com", "PROD_EAST_PASSWORD": secretValue}
-	cfg, err := LoadProvisioning("testdata/provisioning-aws/datasources", "", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := LoadProvisioning("../../docs/provisioning/aws/datasources", "", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +137,13 @@ func TestAWSProvisioningExampleLoads(t *testing.T) {
 		cfg.State.DynamoDB == nil || cfg.State.DynamoDB.Table != "stlarchive_state" || cfg.State.Path != "" ||
 		cfg.AWS.ExternalID != "ext-7" || cfg.AWS.AuthType != "default" {
 		t.Fatalf("loaded %s / %+v / %+v", cfg, cfg.Archive.S3, cfg.AWS)
+	}
+	if cfg.SSM == nil || cfg.SSM.Prefix != "redshift_query_logs" || cfg.Query.Engine != "athena" ||
+		cfg.Query.Athena == nil || cfg.Query.Athena.ResultReuse != 5*time.Minute || cfg.Query.Athena.FirstDay != "2026-01-01" {
+		t.Errorf("ssm %+v, query %+v athena %+v", cfg.SSM, cfg.Query, cfg.Query.Athena)
+	}
+	if len(cfg.Clusters) != 2 || cfg.Clusters[1].Auth != AuthIAM || cfg.Clusters[1].Password != "" {
+		t.Errorf("clusters = %+v", cfg.Clusters)
 	}
 }
 
