@@ -1,38 +1,7 @@
-import { DataSourceSettings } from '@grafana/data';
-import { fireEvent, render, screen, within } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
-import React, { useState } from 'react';
+import { fireEvent, screen, within } from '@testing-library/react';
 
+import { enter, renderConfigEditor as setup } from '../testing/configEditor';
 import { dataSourceSettings } from '../testing/fakes';
-import { StlArchiveOptions, StlArchiveSecureJsonData } from '../types';
-import { ConfigEditor } from './ConfigEditor';
-
-type Settings = DataSourceSettings<StlArchiveOptions, StlArchiveSecureJsonData>;
-
-/** Renders the editor the way Grafana does: it owns the settings and passes every change back. */
-function setup(initial: Settings = dataSourceSettings()) {
-  const emitted: Settings[] = [];
-  function Host() {
-    const [options, setOptions] = useState(initial);
-    return (
-      <ConfigEditor
-        options={options}
-        onOptionsChange={(next) => {
-          emitted.push(next);
-          setOptions(next);
-        }}
-      />
-    );
-  }
-  render(<Host />);
-  return { last: () => emitted[emitted.length - 1], emitted, user: userEvent.setup({ delay: null }) };
-}
-
-/** Focuses a field and enters text in one input event, as pasting does: fast on a busy machine. */
-async function enter(user: ReturnType<typeof userEvent.setup>, field: HTMLElement, text: string) {
-  await user.click(field);
-  await user.paste(text);
-}
 
 const PROD_EAST = {
   name: 'prod-east',
