@@ -65,10 +65,17 @@ func ResolveFleet(ctx context.Context, cfg config.Config) (Fleet, error) {
 	if err != nil {
 		return f, err
 	}
-	f.Problems = s.Problems
 	have := make(map[string]bool, len(cfg.Clusters))
 	for _, c := range cfg.Clusters {
 		have[c.Name] = true
+	}
+	// The datasource's entry stands in for a broken SSM entry of the same cluster: reporting it
+	// would fail health for a cluster that exports, and list it twice in the Glue catalog.
+	f.Problems = make(map[string]error, len(s.Problems))
+	for name, err := range s.Problems {
+		if !have[name] {
+			f.Problems[name] = err
+		}
 	}
 	clusters := append([]config.Cluster(nil), cfg.Clusters...)
 	for _, c := range s.Clusters {
