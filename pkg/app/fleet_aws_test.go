@@ -42,17 +42,17 @@ func endpointOf(c *simtest.Cluster) string {
 
 // TestFleetFromSSMExportsTheGoodClustersAndLeavesTheMisconfiguredOneAlone reads four clusters
 // from Parameter Store: alpha with an endpoint parameter, beta found by DescribeClusters, gamma
-// without its password, and delta, which the datasource also names with other settings. One
-// cycle archives alpha, beta and delta (S3 on versitygw, state on dynalite) equal to their
+// without its password, and omicron, which the datasource also names with other settings. One
+// cycle archives alpha, beta and omicron (S3 on versitygw, state on dynalite) equal to their
 // sources; gamma is a problem naming its missing parameter and nothing of it is written.
 func TestFleetFromSSMExportsTheGoodClustersAndLeavesTheMisconfiguredOneAlone(t *testing.T) {
 	ctx := context.Background()
 	d := newS3Deployment(t)
 	alpha := simtest.New(t, "alpha", 0.5)
 	beta := simtest.New(t, "beta", 0.5)
-	delta := simtest.New(t, "delta", 0.5)
+	omicron := simtest.New(t, "omicron", 0.5)
 	var last time.Time
-	for _, c := range []*simtest.Cluster{alpha, beta, delta} {
+	for _, c := range []*simtest.Cluster{alpha, beta, omicron} {
 		last = c.History(t, 20*time.Minute)
 	}
 
@@ -60,24 +60,26 @@ func TestFleetFromSSMExportsTheGoodClustersAndLeavesTheMisconfiguredOneAlone(t *
 	rsFake := awsfake.NewRedshift(t)
 	// The 2018 archive location is not used: archive.s3 is set.
 	ssmFake.Put(ssmPrefix+".global.s3_prefix", awsfake.String, "s3://legacy-stl-bucket/stl/")
-	ssmFake.Put(ssmPrefix+".global.enabled_cluster_list", awsfake.StringList, "alpha,beta,gamma,delta")
+	ssmFake.Put(ssmPrefix+".global.enabled_cluster_list", awsfake.StringList, "alpha,beta,gamma,omicron")
 	pw := func(c *simtest.Cluster) string { return c.Cfg.Password.Reveal() }
 	putSSMCluster(ssmFake, "alpha", alpha.Cfg.User, pw(alpha), endpointOf(alpha))
 	putSSMCluster(ssmFake, "beta", beta.Cfg.User, pw(beta), "")
 	rsFake.AddCluster(awsfake.RedshiftCluster{Identifier: "beta", Address: beta.Cfg.Host, Port: beta.Cfg.Port, DBName: beta.Cfg.Database})
 	putSSMCluster(ssmFake, "gamma", alpha.Cfg.User, "", endpointOf(alpha))
-	// SSM points delta at alpha's database: were SSM to win, delta's archive would hold alpha's rows.
-	putSSMCluster(ssmFake, "delta", alpha.Cfg.User, pw(alpha), endpointOf(alpha))
+	// SSM points omicron at alpha's database: were SSM to win, omicron's archive would hold
+	// alpha's rows. (The simulator seeds a workload from the name's length and last letter, so
+	// the two clusters' activity differs.)
+	putSSMCluster(ssmFake, "omicron", alpha.Cfg.User, pw(alpha), endpointOf(alpha))
 
 	secure := awsKeys()
-	secure[config.PasswordKey("delta")] = pw(delta)
+	secure[config.PasswordKey("omicron")] = pw(omicron)
 	cfg := settings(t, map[string]any{
 		"archive":  d.archiveJSON(t.TempDir(), d.s3.Endpoint),
 		"state":    d.stateJSON(),
 		"aws":      awsJSON(map[string]string{"ssm": ssmFake.URL, "redshift": rsFake.URL}),
 		"ssm":      map[string]any{"sslMode": "disable"},
 		"export":   map[string]any{"lag": simtest.Lag.String(), "queryGroup": simtest.QueryGroup},
-		"clusters": []any{clusterJSON(delta)},
+		"clusters": []any{clusterJSON(omicron)},
 	}, secure)
 
 	exp, fleet, err := app.OpenExporter(ctx, cfg, export.Options{})
@@ -95,11 +97,11 @@ func TestFleetFromSSMExportsTheGoodClustersAndLeavesTheMisconfiguredOneAlone(t *
 	if msg := fleet.Problems["gamma"].Error(); !strings.Contains(msg, ssmPrefix+".gamma.password") {
 		t.Errorf("gamma's problem %q does not name the missing parameter %s.gamma.password", msg, ssmPrefix)
 	}
-	if got := exp.Clusters(); !slices.Equal(got, []string{"delta", "alpha", "beta"}) {
-		t.Errorf("exporter clusters %v, want the datasource's delta, then alpha and beta from SSM", got)
+	if got := exp.Clusters(); !slices.Equal(got, []string{"omicron", "alpha", "beta"}) {
+		t.Errorf("exporter clusters %v, want the datasource's omicron, then alpha and beta from SSM", got)
 	}
-	if c, _ := fleet.Config.Cluster("delta"); c.Database != delta.Cfg.Database || c.Port != delta.Cfg.Port {
-		t.Errorf("delta resolved to database %s port %d, want the datasource's %s port %d", c.Database, c.Port, delta.Cfg.Database, delta.Cfg.Port)
+	if c, _ := fleet.Config.Cluster("omicron"); c.Database != omicron.Cfg.Database || c.Port != omicron.Cfg.Port {
+		t.Errorf("omicron resolved to database %s port %d, want the datasource's %s port %d", c.Database, c.Port, omicron.Cfg.Database, omicron.Cfg.Port)
 	}
 	if c, _ := fleet.Config.Cluster("beta"); c.Host != beta.Cfg.Host || c.Database != beta.Cfg.Database {
 		t.Errorf("beta resolved to %s/%s, want DescribeClusters' %s/%s", c.Host, c.Database, beta.Cfg.Host, beta.Cfg.Database)
@@ -108,7 +110,7 @@ func TestFleetFromSSMExportsTheGoodClustersAndLeavesTheMisconfiguredOneAlone(t *
 		t.Errorf("archive bucket %s, want the datasource's %s", fleet.Config.Archive.S3.Bucket, d.bucket)
 	}
 
-	for _, c := range []*simtest.Cluster{alpha, beta, delta} {
+	for _, c := range []*simtest.Cluster{alpha, beta, omicron} {
 		simtest.WaitPastLag(t, c, last)
 	}
 	for _, r := range exp.Cycle(ctx) {
@@ -121,7 +123,7 @@ func TestFleetFromSSMExportsTheGoodClustersAndLeavesTheMisconfiguredOneAlone(t *
 	}
 
 	root := d.download(t)
-	for _, c := range []*simtest.Cluster{alpha, beta, delta} {
+	for _, c := range []*simtest.Cluster{alpha, beta, omicron} {
 		simtest.AssertArchiveEqualsSource(t, root, exp.Store(), c)
 	}
 	for _, k := range d.keys(t) {
