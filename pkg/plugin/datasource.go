@@ -92,7 +92,10 @@ func NewDatasource(ctx context.Context, settings backend.DataSourceInstanceSetti
 // ensureCatalog creates or updates the Glue tables Athena reads, once per instance. A failure is
 // logged and shown by CheckHealth; queries then fail with Athena's own error.
 func (d *Datasource) ensureCatalog(ctx context.Context) {
-	r, err := app.EnsureCatalog(ctx, d.cfg, d.exp.Clusters())
+	// A cluster whose SSM entry is broken for now keeps its history queryable, as with the CLI's
+	// catalog command: both must give Glue the same clusters, or each would undo the other.
+	clusters := append(d.exp.Clusters(), slices.Sorted(maps.Keys(d.problems))...)
+	r, err := app.EnsureCatalog(ctx, d.cfg, clusters)
 	d.catalogMu.Lock()
 	d.catalogErr, d.catalogDone = err, true
 	d.catalogMu.Unlock()
