@@ -268,3 +268,43 @@ func sessionOf(t *testing.T, admin *pgx.Conn, role string) int {
 	t.Fatalf("%s has sessions %v, want the exporter's one", role, pids)
 	return 0
 }
+
+// TestAClusterTheDatasourceNamesIsNoSSMProblem names gamma both in the datasource and in a
+// Parameter Store entry that lacks its password: the datasource's settings stand, so gamma is
+// configured, and neither health nor the Glue cluster list may report it as a broken SSM entry.
+func TestAClusterTheDatasourceNamesIsNoSSMProblem(t *testing.T) {
+	ssmFake := awsfake.NewSSM(t)
+	ssmFake.Put(ssmPrefix+".global.s3_prefix", awsfake.String, "s3://legacy-stl-bucket/stl/")
+	ssmFake.Put(ssmPrefix+".global.enabled_cluster_list", awsfake.StringList, "alpha,gamma,omega")
+	putSSMCluster(ssmFake, "alpha", "exporter", "alpha-secret", "alpha.example.internal:5439/dev")
+	putSSMCluster(ssmFake, "gamma", "exporter", "", "gamma.example.internal:5439/dev")
+	putSSMCluster(ssmFake, "omega", "exporter", "", "omega.example.internal:5439/dev")
+
+	secure := awsKeys()
+	secure[config.PasswordKey("gamma")] = "gamma-secret"
+	cfg := settings(t, map[string]any{
+		"archive": map[string]any{"path": t.TempDir()},
+		"aws":     awsJSON(map[string]string{"ssm": ssmFake.URL}),
+		"ssm":     map[string]any{},
+		"clusters": []any{map[string]any{"name": "gamma", "host": "gamma.datasource.internal", "user": "grafana",
+			"database": "prod"}},
+	}, secure)
+
+	fleet, err := app.ResolveFleet(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := fleet.ProblemNames(); !slices.Equal(names, []string{"omega"}) {
+		t.Errorf("problems %v, want only omega, which no datasource entry stands in for", names)
+	}
+	var names []string
+	for _, c := range fleet.Config.Clusters {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"gamma", "alpha"}) {
+		t.Errorf("clusters %v, want the datasource's gamma and SSM's alpha", names)
+	}
+	if c, _ := fleet.Config.Cluster("gamma"); c.Host != "gamma.datasource.internal" || c.Password.Reveal() != "gamma-secret" {
+		t.Errorf("gamma resolved to host %s, want the datasource's gamma.datasource.internal with its password", c.Host)
+	}
+}
