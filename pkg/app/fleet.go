@@ -60,7 +60,7 @@ func ResolveFleet(ctx context.Context, cfg config.Config) (Fleet, error) {
 		return f, err
 	}
 	defaults := config.DefaultCluster()
-	defaults.SSLMode = cfg.SSM.SSLMode
+	defaults.SSLMode, defaults.Auth = cfg.SSM.SSLMode, cfg.SSM.Auth
 	s, err := ssmconfig.Load(ctx, ssmClient, rsClient, ssmconfig.Options{Prefix: cfg.SSM.Prefix, Defaults: defaults})
 	if err != nil {
 		return f, err

@@ -151,7 +151,7 @@ const awsFleetExample = `{
   "archive": {"path": "/var/lib/grafana/stl-cache", "s3": {"bucket": "stl-archive", "prefix": "stl/"}},
   "state":   {"dynamodb": {"table": "stlarchive_state"}},
   "aws":     {"region": "us-east-1", "endpoints": {"ssm": "http://127.0.0.1:9001", "athena": "https://athena.vpce.example"}},
-  "ssm":     {"prefix": "redshift_query_logs", "sslMode": "require"},
+  "ssm":     {"prefix": "redshift_query_logs", "sslMode": "require", "auth": "iam"},
   "query":   {"engine": "athena", "athena": {"workgroup": "ops", "outputLocation": "s3://stl-results/",
               "database": "stl_logs", "resultReuse": "15m", "firstDay": "2026-03-01"}},
   "clusters": [
@@ -167,7 +167,7 @@ func TestAWSFleetSettingsDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := cfg.SSM; s == nil || *s != (SSM{Prefix: "redshift_query_logs", SSLMode: "require"}) {
+	if s := cfg.SSM; s == nil || *s != (SSM{Prefix: "redshift_query_logs", SSLMode: "require", Auth: AuthIAM}) {
 		t.Errorf("ssm = %+v", s)
 	}
 	wantAthena := Athena{Workgroup: "ops", OutputLocation: "s3://stl-results/", Catalog: DefaultAthenaCatalog,

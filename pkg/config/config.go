@@ -43,8 +43,11 @@ type SSM struct {
 	Prefix string
 	// Region of the parameters; default aws.region.
 	Region string
-	// SSLMode, Database and Port apply to the clusters read from SSM, as for clusters[].
+	// SSLMode applies to the clusters read from SSM, as for clusters[].
 	SSLMode string
+	// Auth is how the clusters read from SSM log in, as for clusters[]: with "iam" or
+	// "iam-identity" no password parameter is needed.
+	Auth string
 }
 
 // Archive says where the Parquet archive lives.

@@ -153,10 +153,11 @@ func decode(root *object) Config {
 	aws.done()
 
 	if s, ok := root.optionalObject("ssm"); ok {
-		cfg.SSM = &SSM{Prefix: DefaultSSMPrefix, SSLMode: DefaultSSLMode}
+		cfg.SSM = &SSM{Prefix: DefaultSSMPrefix, SSLMode: DefaultSSLMode, Auth: AuthPassword}
 		s.str("prefix", &cfg.SSM.Prefix)
 		s.str("region", &cfg.SSM.Region)
 		s.str("sslMode", &cfg.SSM.SSLMode)
+		s.str("auth", &cfg.SSM.Auth)
 		s.done()
 	}
 

@@ -316,6 +316,8 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 			"jsonData.clusters[0].sslRootCert", "is used only with sslMode verify-full or verify-ca"},
 		{"ssm prefix with a slash", func(m map[string]any) { set(m, "ssm", map[string]any{"prefix": "a/b"}) }, nil,
 			"jsonData.ssm.prefix", `got "a/b"`},
+		{"ssm auth unknown", func(m map[string]any) { set(m, "ssm", map[string]any{"auth": "token"}) }, nil,
+			"jsonData.ssm.auth", `must be one of password, iam, iam-identity, got "token"`},
 		{"ssm sslMode unknown", func(m map[string]any) { set(m, "ssm", map[string]any{"sslMode": "on"}) }, nil,
 			"jsonData.ssm.sslMode", `must be one of verify-full, verify-ca, require, disable, got "on"`},
 		{"aws endpoint not a URL", func(m map[string]any) { set(m, "aws.endpoints", map[string]any{"ssm": "localhost:1"}) }, nil,

@@ -116,6 +116,9 @@ func validateSSM(probs *problems, s *SSM) {
 	if !ssmPrefixRe.MatchString(s.Prefix) {
 		probs.add("jsonData.ssm.prefix", "must be letters, digits, '_', '.' or '-', got %q", s.Prefix)
 	}
+	if !slices.Contains(ClusterAuths, s.Auth) {
+		probs.add("jsonData.ssm.auth", "must be one of %s, got %q", strings.Join(ClusterAuths, ", "), s.Auth)
+	}
 	if !slices.Contains(sslModes, s.SSLMode) {
 		probs.add("jsonData.ssm.sslMode", "must be one of %s, got %q", strings.Join(sslModes, ", "), s.SSLMode)
 	}
