@@ -299,8 +299,8 @@ describe('ConfigEditor: query engine', () => {
     expect(last().jsonData.query).toEqual({ cacheSizeMB: 2048 });
   });
 
-  it('writes the export lease', async () => {
-    const { last, user } = setup();
+  it('writes the export lease', () => {
+    const { last } = setup();
 
     fill(screen.getByLabelText(/^Lease/), '5m');
 
