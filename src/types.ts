@@ -89,6 +89,8 @@ export interface SsmSettings {
   /** Empty means aws.region. */
   region?: string;
   sslMode?: SslMode;
+  /** How the clusters read from SSM log in; default "password". */
+  auth?: ClusterAuth;
 }
 
 /** Durations are Go duration strings ("5m", "1m30s"). */
@@ -119,6 +121,8 @@ export interface AthenaSettings {
   resultReuse?: string;
   /** Create and update the Glue database and tables. Default true. */
   manageCatalog?: boolean;
+  /** YYYY-MM-DD: the first day Athena sees (partition projection range). */
+  firstDay?: string;
 }
 
 export interface QuerySettings {

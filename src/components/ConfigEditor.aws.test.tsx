@@ -182,8 +182,9 @@ describe('ConfigEditor: clusters from SSM and IAM logins', () => {
     fill(screen.getByLabelText(/^Parameter prefix/), 'query_logs');
     fill(screen.getByLabelText(/^Parameter region/), 'us-west-2');
     await choose(user, screen.getByLabelText(/^SSL mode of these clusters/), 'require');
+    await choose(user, screen.getByLabelText(/^Login of these clusters/), 'IAM, database user');
 
-    expect(last().jsonData.ssm).toEqual({ prefix: 'query_logs', region: 'us-west-2', sslMode: 'require' });
+    expect(last().jsonData.ssm).toEqual({ prefix: 'query_logs', region: 'us-west-2', sslMode: 'require', auth: 'iam' });
 
     await user.click(screen.getByLabelText(/^Read clusters from SSM Parameter Store/));
     expect(last().jsonData).not.toHaveProperty('ssm');
@@ -259,11 +260,18 @@ describe('ConfigEditor: query engine', () => {
     fill(screen.getByLabelText(/^Data catalog/), 'AwsDataCatalog');
     fill(screen.getByLabelText(/^Glue database/), 'stl_archive');
     fill(screen.getByLabelText(/^Result reuse/), '10m');
+    fill(screen.getByLabelText(/^First day/), '2026-02-01');
     await user.click(screen.getByLabelText(/^Manage catalog/));
 
     expect(last().jsonData.query).toEqual({
       engine: 'athena',
-      athena: { catalog: 'AwsDataCatalog', database: 'stl_archive', resultReuse: '10m', manageCatalog: false },
+      athena: {
+        catalog: 'AwsDataCatalog',
+        database: 'stl_archive',
+        resultReuse: '10m',
+        firstDay: '2026-02-01',
+        manageCatalog: false,
+      },
     });
   });
 

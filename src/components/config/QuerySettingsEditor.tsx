@@ -150,6 +150,18 @@ export function QuerySettingsEditor({ value, s3, onChange }: Props) {
               onChange={(resultReuse) => setAthena({ resultReuse })}
             />
             <Field
+              label="First day"
+              description="The first day of the archive (YYYY-MM-DD): Athena sees the days from it to today"
+            >
+              <Input
+                id="stl-athena-first-day"
+                width={16}
+                value={athena.firstDay ?? ''}
+                placeholder="2025-01-01"
+                onChange={(e) => setAthena({ firstDay: e.currentTarget.value.trim() })}
+              />
+            </Field>
+            <Field
               label="Manage catalog"
               description="Create and update the Glue database and tables when the datasource starts"
             >

@@ -2,7 +2,7 @@ import { SelectableValue } from '@grafana/data';
 import { Field, Input, Select, Stack, Switch } from '@grafana/ui';
 import React from 'react';
 
-import { SSL_MODES, SslMode, SsmSettings } from '../../types';
+import { ClusterAuth, SSL_MODES, SslMode, SsmSettings } from '../../types';
 import { compact } from './jsonData';
 
 interface Props {
@@ -11,6 +11,12 @@ interface Props {
 }
 
 const SSL_OPTIONS: Array<SelectableValue<SslMode>> = SSL_MODES.map((m) => ({ label: m, value: m }));
+
+const AUTH_OPTIONS: Array<SelectableValue<ClusterAuth>> = [
+  { label: 'Password', value: 'password', description: 'From the <prefix>.<cluster>.password parameter' },
+  { label: 'IAM, database user', value: 'iam', description: 'redshift:GetClusterCredentials for the user parameter' },
+  { label: 'IAM identity', value: 'iam-identity', description: 'redshift:GetClusterCredentialsWithIAM' },
+];
 
 /**
  * Clusters kept in SSM Parameter Store by the 2018 Redshift query logs solution: the list of
@@ -48,6 +54,15 @@ export function SsmSettingsEditor({ value, onChange }: Props) {
               value={value.region ?? ''}
               placeholder="us-east-1"
               onChange={(e) => set({ region: e.currentTarget.value.trim() })}
+            />
+          </Field>
+          <Field label="Login of these clusters">
+            <Select<ClusterAuth>
+              inputId="stl-ssm-auth"
+              options={AUTH_OPTIONS}
+              value={value.auth ?? 'password'}
+              onChange={(v) => set({ auth: v.value })}
+              width={24}
             />
           </Field>
           <Field label="SSL mode of these clusters">
