@@ -33,7 +33,7 @@ const awsPrefix = "stl/"
 // client from taking the server down: what the CLI's provisioning file points at in the AWS
 // deployment.
 type awsArchive struct {
-	s3          *awstest.KeyedS3Server
+	s3          *awstest.S3Server
 	writes      *awstest.S3Writes
 	dyn         *awstest.DynamoDBServer
 	dynEndpoint string

@@ -54,18 +54,30 @@ func require(t testing.TB, what, script, bin string) string {
 // S3Server is a running versitygw.
 type S3Server struct {
 	Endpoint string
-	dir      string
+	// AccessKey and SecretKey are the root user's keys.
+	AccessKey, SecretKey string
+	dir                  string
 	port     int
 	script   string
 }
 
-// StartS3 starts a versitygw serving an empty folder; the test's end stops it.
+// StartS3 starts a versitygw serving an empty folder, with the root keys AccessKey and
+// SecretKey; the test's end stops it.
 func StartS3(t testing.TB) *S3Server {
 	t.Helper()
+	return StartS3WithKeys(t, AccessKey, SecretKey)
+}
+
+// StartS3WithKeys starts a versitygw whose root user has the keys the test chose, for tests
+// that look for the keys in everything the product prints or stores: the fixed AccessKey and
+// SecretKey are too plain to search for.
+func StartS3WithKeys(t testing.TB, accessKey, secretKey string) *S3Server {
+	t.Helper()
 	root := require(t, "versitygw", "versitygw.sh", ".tools/bin/versitygw")
-	s := &S3Server{dir: filepath.Join(t.TempDir(), "s3"), script: filepath.Join(root, "scripts", "versitygw.sh")}
+	s := &S3Server{AccessKey: accessKey, SecretKey: secretKey,
+		dir: filepath.Join(t.TempDir(), "s3"), script: filepath.Join(root, "scripts", "versitygw.sh")}
 	s.port = start(t, func(port int) error {
-		return runErr(s.script, "start", s.dir, fmt.Sprint(port), AccessKey, SecretKey)
+		return runErr(s.script, "start", s.dir, fmt.Sprint(port), s.AccessKey, s.SecretKey)
 	})
 	s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s.port)
 	t.Cleanup(func() {
@@ -78,7 +90,7 @@ func StartS3(t testing.TB) *S3Server {
 // Start starts the server again on the same port and folder after Stop.
 func (s *S3Server) Start(t testing.TB) {
 	t.Helper()
-	run(t, s.script, "start", s.dir, fmt.Sprint(s.port), AccessKey, SecretKey)
+	run(t, s.script, "start", s.dir, fmt.Sprint(s.port), s.AccessKey, s.SecretKey)
 }
 
 // Stop stops the server; its objects stay for a later Start.
@@ -89,7 +101,7 @@ func (s *S3Server) Stop(t testing.TB) {
 
 // Settings are AWS settings that reach the server with its root credentials.
 func (s *S3Server) Settings() awsx.Settings {
-	return awsx.Settings{AuthType: awsx.AuthKeys, AccessKey: AccessKey, SecretKey: SecretKey, Region: Region, MaxAttempts: 3}
+	return awsx.Settings{AuthType: awsx.AuthKeys, AccessKey: s.AccessKey, SecretKey: s.SecretKey, Region: Region, MaxAttempts: 3}
 }
 
 // Client returns an S3 client of the server (path-style, as versitygw needs).
