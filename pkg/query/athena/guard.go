@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/internal/sqltext"
 )
 
 // checkStatement lets through one SELECT or WITH query and returns it without a trailing
@@ -47,11 +48,11 @@ func statements(sql string) []span {
 	for i := 0; i < len(sql); {
 		switch {
 		case sql[i] == '\'' || sql[i] == '"':
-			i = skipQuoted(sql, i)
+			i = sqltext.SkipQuoted(sql, i)
 		case strings.HasPrefix(sql[i:], "--"):
-			i = skipLineComment(sql, i)
+			i = sqltext.SkipComment(sql, i)
 		case strings.HasPrefix(sql[i:], "/*"):
-			i = skipBlockComment(sql, i)
+			i = sqltext.SkipComment(sql, i)
 		case sql[i] == ';':
 			flush(i)
 			i++
@@ -72,9 +73,9 @@ func skipBlank(sql string, i, end int) int {
 		case strings.ContainsRune(" \t\r\n\f", rune(sql[i])):
 			i++
 		case strings.HasPrefix(sql[i:end], "--"):
-			i = min(skipLineComment(sql, i), end)
+			i = min(sqltext.SkipComment(sql, i), end)
 		case strings.HasPrefix(sql[i:end], "/*"):
-			i = min(skipBlockComment(sql, i), end)
+			i = min(sqltext.SkipComment(sql, i), end)
 		default:
 			return i
 		}
@@ -93,33 +94,4 @@ func firstWord(s string) string {
 		return s[:1]
 	}
 	return s[:i]
-}
-
-// skipQuoted returns the index after the quoted token at i; a doubled quote escapes itself.
-func skipQuoted(s string, i int) int {
-	q := s[i]
-	for k := i + 1; k < len(s); k++ {
-		if s[k] == q {
-			if k+1 < len(s) && s[k+1] == q {
-				k++
-				continue
-			}
-			return k + 1
-		}
-	}
-	return len(s)
-}
-
-func skipLineComment(s string, i int) int {
-	if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
-		return i + j + 1
-	}
-	return len(s)
-}
-
-func skipBlockComment(s string, i int) int {
-	if j := strings.Index(s[i+2:], "*/"); j >= 0 {
-		return i + 2 + j + 2
-	}
-	return len(s)
 }

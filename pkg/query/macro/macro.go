@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/internal/sqltext"
 )
 
 // Dialect is the SQL dialect macros expand to.
@@ -106,7 +108,7 @@ func parseMacro(sql string, i int) (call, int, error) {
 	for k := j; k < len(sql); {
 		switch sql[k] {
 		case '\'', '"':
-			k = skipQuoted(sql, k)
+			k = sqltext.SkipQuoted(sql, k)
 			continue
 		case '(':
 			depth++
@@ -132,7 +134,7 @@ func splitArgs(s string) []string {
 	for k := 0; k < len(s); {
 		switch s[k] {
 		case '\'', '"':
-			k = skipQuoted(s, k)
+			k = sqltext.SkipQuoted(s, k)
 			continue
 		case '(':
 			depth++
@@ -338,7 +340,7 @@ func isWordByte(c byte) bool {
 func skipInert(s string, i int) int {
 	switch {
 	case s[i] == '\'' || s[i] == '"':
-		return skipQuoted(s, i)
+		return sqltext.SkipQuoted(s, i)
 	case (s[i] == 'E' || s[i] == 'e') && i+1 < len(s) && s[i+1] == '\'' && (i == 0 || !isWordByte(s[i-1])):
 		for k := i + 2; k < len(s); k++ {
 			switch s[k] {
@@ -367,31 +369,6 @@ func skipInert(s string, i int) int {
 			return len(s)
 		}
 		return i
-	case strings.HasPrefix(s[i:], "--"):
-		if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
-			return i + j + 1
-		}
-		return len(s)
-	case strings.HasPrefix(s[i:], "/*"):
-		if j := strings.Index(s[i+2:], "*/"); j >= 0 {
-			return i + 2 + j + 2
-		}
-		return len(s)
 	}
-	return i
-}
-
-// skipQuoted returns the index after the quoted token at i; a doubled quote escapes itself.
-func skipQuoted(s string, i int) int {
-	q := s[i]
-	for k := i + 1; k < len(s); k++ {
-		if s[k] == q {
-			if k+1 < len(s) && s[k+1] == q {
-				k++
-				continue
-			}
-			return k + 1
-		}
-	}
-	return len(s)
+	return sqltext.SkipComment(s, i)
 }
