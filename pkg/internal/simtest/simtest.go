@@ -118,15 +118,18 @@ func (c *Cluster) Run(t testing.TB) (stop func()) {
 	from := c.SourceNow(t)
 	go func() {
 		// Each step writes a little ahead of the clock: a row is then in place before its time,
-		// however busy the machine, and an export lag bounds how late rows are seen.
+		// however busy the machine, and an export lag bounds how late rows are seen. A step
+		// under way finishes when stopped: pgx closes a connection whose query is cancelled,
+		// and the test goes on using c.Conn.
+		step := context.WithoutCancel(ctx)
 		for ctx.Err() == nil {
 			var now time.Time
-			if err := c.Conn.QueryRow(ctx, "SELECT getdate()").Scan(&now); err != nil {
+			if err := c.Conn.QueryRow(step, "SELECT getdate()").Scan(&now); err != nil {
 				done <- ignoreCancel(ctx, err)
 				return
 			}
 			if to := now.UTC().Add(Ahead); to.After(from) {
-				if _, err := c.Work.Step(ctx, c.Conn, from, to); err != nil {
+				if _, err := c.Work.Step(step, c.Conn, from, to); err != nil {
 					done <- ignoreCancel(ctx, err)
 					return
 				}
