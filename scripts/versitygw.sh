@@ -10,6 +10,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+name=versitygw.sh
+# shellcheck source=lib/server.sh
+source "$root/scripts/lib/server.sh"
 version=v1.8.0
 bin="$root/.tools/bin/versitygw"
 
@@ -22,36 +25,20 @@ install() {
 }
 
 start() {
-  local dir=$1 port=$2 access=$3 secret=$4 i
+  local dir=$1 port=$2 access=$3 secret=$4
   [ -x "$bin" ] || { echo "versitygw.sh: versitygw is not installed (run: scripts/versitygw.sh install)" >&2; exit 1; }
   mkdir -p "$dir"
-  # A port someone else already listens on would look like a started server.
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "versitygw.sh: port $port is in use" >&2; exit 3; fi
+  require_free_port "$port"
   # The credentials go through the environment so they do not show in the process list.
   ROOT_ACCESS_KEY="$access" ROOT_SECRET_KEY="$secret" \
     nohup "$bin" --port "127.0.0.1:$port" posix "$dir" >"$dir.log" 2>&1 &
   echo $! >"$dir.pid"
-  for i in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && kill -0 "$(cat "$dir.pid")" 2>/dev/null; then return 0; fi
-    if ! kill -0 "$(cat "$dir.pid")" 2>/dev/null; then cat "$dir.log" >&2; exit 1; fi
-    sleep 0.1
-  done
-  echo "versitygw.sh: no answer on 127.0.0.1:$port" >&2; cat "$dir.log" >&2; exit 1
-}
-
-stop() {
-  local dir=$1 pid i
-  [ -f "$dir.pid" ] || exit 0
-  pid=$(cat "$dir.pid")
-  kill "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$dir.pid"
+  wait_listening "$dir" "$port"
 }
 
 case "${1:-}" in
   install) install ;;
   start) [ $# -eq 5 ] || { echo "usage: $0 start DIR PORT ACCESS SECRET" >&2; exit 2; }; start "$2" "$3" "$4" "$5" ;;
-  stop) [ $# -eq 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }; stop "$2" ;;
+  stop) [ $# -eq 2 ] || { echo "usage: $0 stop DIR" >&2; exit 2; }; stop_server "$2" ;;
   *) echo "usage: $0 install | start DIR PORT ACCESS SECRET | stop DIR" >&2; exit 2 ;;
 esac
