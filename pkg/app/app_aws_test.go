@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log"
@@ -9,14 +8,9 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awstest"
@@ -81,47 +75,14 @@ func (d *s3Deployment) stateJSON() map[string]any {
 // keys lists the object keys of the bucket.
 func (d *s3Deployment) keys(t *testing.T) []string {
 	t.Helper()
-	var out []string
-	p := s3.NewListObjectsV2Paginator(d.s3.Client(t), &s3.ListObjectsV2Input{Bucket: aws.String(d.bucket)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			out = append(out, aws.ToString(o.Key))
-		}
-	}
-	return out
+	return d.s3.Keys(t, d.bucket)
 }
 
 // download copies the archive out of the bucket into a new folder with the archive layout.
 func (d *s3Deployment) download(t *testing.T) string {
 	t.Helper()
-	client := d.s3.Client(t)
 	root := t.TempDir()
-	for _, key := range d.keys(t) {
-		rel, ok := strings.CutPrefix(key, archivePrefix)
-		if !ok {
-			t.Fatalf("object %s is outside the archive prefix %s", key, archivePrefix)
-		}
-		out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(key)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(root, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(out.Body)
-		out.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d.s3.DownloadArchive(t, d.bucket, archivePrefix, root)
 	return root
 }
 

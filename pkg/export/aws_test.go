@@ -5,11 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,50 +85,12 @@ func (b *awsBackend) archive(t *testing.T) *storage.S3 {
 	return a
 }
 
-var layoutRe = regexp.MustCompile(`^stl/([a-z_]+)/cluster=([a-z0-9_-]+)/day=\d{4}-\d{2}-\d{2}/[^/]+\.parquet$`)
-
 // download copies the archive out of the bucket into a local folder with the same layout and
 // checks that every key follows the documented layout.
 func (b *awsBackend) download(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	client := b.s3.Client(t)
 	root := t.TempDir()
-	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &b.bucket})
-	n := 0
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			m := layoutRe.FindStringSubmatch(key)
-			if m == nil {
-				t.Fatalf("object %s is not under the layout <prefix><table>/cluster=<c>/day=<YYYY-MM-DD>/<window>.parquet", key)
-			}
-			if _, ok := tables.Lookup(m[1]); !ok {
-				t.Fatalf("object %s: unknown table %s", key, m[1])
-			}
-			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: &key})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dst := filepath.Join(root, filepath.FromSlash(key[len(s3Prefix):]))
-			os.MkdirAll(filepath.Dir(dst), 0o755)
-			f, err := os.Create(dst)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = io.Copy(f, out.Body)
-			out.Body.Close()
-			f.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-	}
+	n := len(b.s3.DownloadArchive(t, b.bucket, s3Prefix, root))
 	t.Logf("downloaded %d objects from s3://%s/%s", n, b.bucket, s3Prefix)
 	return root
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,52 +150,7 @@ var awsKeyRe = regexp.MustCompile(`^` + regexp.QuoteMeta(awsPrefix) + `([a-z_]+)
 // paths under root, after checking that every key follows the layout. It returns the keys.
 func (b *awsArchive) download(t *testing.T, root string) []string {
 	t.Helper()
-	ctx := context.Background()
-	client := b.s3.Client(t)
-	var keys []string
-	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &b.bucket})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range page.Contents {
-			key := aws.ToString(o.Key)
-			m := awsKeyRe.FindStringSubmatch(key)
-			if m == nil {
-				t.Fatalf("object %s is not under the layout <prefix><table>/cluster=<c>/day=<YYYY-MM-DD>/<lo>_<hi>.parquet", key)
-			}
-			if _, ok := tables.Lookup(m[1]); !ok {
-				t.Fatalf("object %s: unknown table %s", key, m[1])
-			}
-			b.get(t, key, filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(key, awsPrefix))))
-			keys = append(keys, key)
-		}
-	}
-	return keys
-}
-
-func (b *awsArchive) get(t *testing.T, key, dst string) {
-	t.Helper()
-	// An object sent in parts has no whole-object checksum to validate; the SDK would say so on
-	// stderr for each one.
-	out, err := b.s3.Client(t).GetObject(context.Background(), &s3.GetObjectInput{Bucket: &b.bucket, Key: &key},
-		func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Body.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := io.Copy(f, out.Body); err != nil {
-		t.Fatal(err)
-	}
+	return b.s3.DownloadArchive(t, b.bucket, awsPrefix, root)
 }
 
 // versions counts the versions the server keeps of each key. Without versioning on the bucket

@@ -254,7 +254,7 @@ func TestNoSecretAppearsInAnyOutputOfAFullRun(t *testing.T) {
 	// (objects, metadata, parts of open uploads), and the state items as DynamoDB holds them.
 	p := filepath.Join(t.TempDir(), "object")
 	for _, key := range keys {
-		b.get(t, key, p)
+		b.s3.Get(t, b.bucket, key, p)
 		raw, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)

@@ -57,8 +57,8 @@ type S3Server struct {
 	// AccessKey and SecretKey are the root user's keys.
 	AccessKey, SecretKey string
 	dir                  string
-	port     int
-	script   string
+	port                 int
+	script               string
 }
 
 // StartS3 starts a versitygw serving an empty folder, with the root keys AccessKey and
