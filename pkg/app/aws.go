@@ -100,12 +100,7 @@ func EnsureCatalog(ctx context.Context, cfg config.Config, clusters []string) (c
 // archivedTables are the STL tables the configuration exports, plus its custom queries (which
 // the catalog skips: their columns are known only from their results).
 func archivedTables(cfg config.Config) []tables.Table {
-	var out []tables.Table
-	for _, name := range cfg.Export.Tables {
-		if t, ok := tables.Lookup(name); ok {
-			out = append(out, t)
-		}
-	}
+	out, _ := cfg.Export.STLTables() // validated: every name is known
 	for _, q := range cfg.CustomQueries {
 		out = append(out, q.Table())
 	}

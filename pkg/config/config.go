@@ -310,6 +310,19 @@ func (c Config) Cluster(name string) (Cluster, bool) {
 	return Cluster{}, false
 }
 
+// STLTables are the catalog entries of the STL tables to export, in the configured order.
+func (e Export) STLTables() ([]tables.Table, error) {
+	out := make([]tables.Table, 0, len(e.Tables))
+	for _, name := range e.Tables {
+		t, ok := tables.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown table %s", name)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // Table is the catalog entry the exporter archives this query as.
 func (q CustomQuery) Table() tables.Table {
 	return tables.Custom(q.Name, q.SQL, q.TimeColumn, q.KeyColumns)

@@ -85,19 +85,15 @@ func New(cfg config.Config, store state.Store, archive storage.Archive, opts Opt
 	}
 	e := &Exporter{cfg: cfg.Export, order: cfg.Clusters, store: store, archive: archive, opts: opts,
 		targets: map[string][]tables.Table{}, conns: map[string]*redshift.Conn{}}
-	var stl []tables.Table
-	for _, name := range cfg.Export.Tables {
-		t, ok := tables.Lookup(name)
-		if !ok {
-			return nil, fmt.Errorf("export: unknown table %s", name)
-		}
-		stl = append(stl, t)
+	stl, err := cfg.Export.STLTables()
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
 	}
 	for _, c := range cfg.Clusters {
 		e.targets[c.Name] = append([]tables.Table(nil), stl...)
 	}
 	for _, q := range cfg.CustomQueries {
-		t := tables.Custom(q.Name, q.SQL, q.TimeColumn, q.KeyColumns)
+		t := q.Table()
 		names := q.Clusters
 		if len(names) == 0 {
 			for _, c := range cfg.Clusters {
