@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -60,6 +62,33 @@ func s3Client(ctx context.Context, cfg config.Config) (*s3.Client, error) {
 		}
 		o.UsePathStyle = a.PathStyle
 	}), nil
+}
+
+// bucketRegion asks S3 which region the archive bucket is in, for an archive.s3 without a
+// region (the bucket of SSM's global.s3_prefix has none). HeadBucket sent to any region answers
+// with x-amz-bucket-region, on success and on the 301 of a bucket elsewhere alike; the SDK does
+// not follow that redirect, so every later call must go to that region. When S3 does not say
+// (an S3-compatible server, a denied HeadBucket), the bucket is taken to be in aws.region.
+func bucketRegion(ctx context.Context, cfg config.Config) (string, error) {
+	client, err := s3Client(ctx, cfg)
+	if err != nil {
+		return "", fmt.Errorf("archive: %w", err)
+	}
+	// One attempt, briefly: the answer is a hint, and its absence is not an error.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(cfg.Archive.S3.Bucket)},
+		func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	if err == nil {
+		return aws.ToString(out.BucketRegion), nil
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		if r := re.Response.Header.Get("x-amz-bucket-region"); r != "" {
+			return r, nil
+		}
+	}
+	return "", nil
 }
 
 // ArchiveLocation is the s3:// URL of the archive root in S3.

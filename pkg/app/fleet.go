@@ -45,25 +45,61 @@ func (f Fleet) ProblemNames() []string {
 // not set, the 2018 global.s3_prefix (with ssmSubPrefix under it) becomes the archive.
 func ResolveFleet(ctx context.Context, cfg config.Config) (Fleet, error) {
 	f := Fleet{Config: cfg}
-	if cfg.SSM == nil {
-		return f, nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, fleetTimeout)
 	defer cancel()
+	if cfg.SSM != nil {
+		if err := f.addSSM(ctx); err != nil {
+			return f, err
+		}
+	}
+	if a := f.Config.Archive.S3; a != nil && a.Region == "" {
+		region, err := bucketRegion(ctx, f.Config)
+		if err != nil {
+			return f, err
+		}
+		s3a := *a
+		s3a.Region = region
+		f.Config.Archive.S3 = &s3a
+	}
+	return f, nil
+}
+
+func (f *Fleet) addSSM(ctx context.Context) error {
+	cfg := f.Config
 	ssmCfg, err := awsConfig(ctx, cfg, cfg.SSM.Region)
 	if err != nil {
-		return f, fmt.Errorf("ssm: %w", err)
+		return fmt.Errorf("ssm: %w", err)
 	}
 	ssmClient := ssm.NewFromConfig(ssmCfg, func(o *ssm.Options) { o.BaseEndpoint = endpoint(cfg, "ssm") })
-	rsClient, err := redshiftClient(ctx, cfg)
+	apis := newRedshiftAPIs(cfg)
+	regions := cfg.SSM.ClusterRegions
+	first := ""
+	if len(regions) > 0 {
+		first, regions = regions[0], regions[1:]
+	}
+	rsClient, err := apis.client(ctx, first)
 	if err != nil {
-		return f, err
+		return err
+	}
+	others := make(map[string]ssmconfig.RedshiftAPI, len(regions))
+	for _, region := range regions {
+		if others[region], err = apis.client(ctx, region); err != nil {
+			return err
+		}
 	}
 	defaults := config.DefaultCluster()
 	defaults.SSLMode, defaults.Auth = cfg.SSM.SSLMode, cfg.SSM.Auth
-	s, err := ssmconfig.Load(ctx, ssmClient, rsClient, ssmconfig.Options{Prefix: cfg.SSM.Prefix, Defaults: defaults})
+	s, err := ssmconfig.Load(ctx, ssmClient, rsClient, ssmconfig.Options{Prefix: cfg.SSM.Prefix, Defaults: defaults, OtherRegions: others})
 	if err != nil {
-		return f, err
+		return err
+	}
+	if first != "" {
+		// The clusters found in the first region are in it, whatever aws.region says.
+		for i := range s.Clusters {
+			if s.Clusters[i].Region == "" && config.RegionOfHost(s.Clusters[i].Host) == "" {
+				s.Clusters[i].Region = first
+			}
+		}
 	}
 	have := make(map[string]bool, len(cfg.Clusters))
 	for _, c := range cfg.Clusters {
@@ -87,37 +123,61 @@ func ResolveFleet(ctx context.Context, cfg config.Config) (Fleet, error) {
 	if cfg.Archive.S3 == nil && s.S3Bucket != "" {
 		f.Config.Archive.S3 = &config.S3Archive{Bucket: s.S3Bucket, Prefix: s.S3Prefix + ssmSubPrefix}
 	}
-	return f, nil
+	return nil
 }
 
-func redshiftClient(ctx context.Context, cfg config.Config) (*redshift.Client, error) {
-	ac, err := awsConfig(ctx, cfg, "")
+// redshiftAPIs are the Redshift API clients of a configuration, one per region, made on first
+// use. Redshift's API knows only the clusters of its own region: GetClusterCredentials for a
+// cluster of another region is ClusterNotFound.
+type redshiftAPIs struct {
+	cfg     config.Config
+	mu      sync.Mutex
+	clients map[string]*redshift.Client
+}
+
+func newRedshiftAPIs(cfg config.Config) *redshiftAPIs {
+	return &redshiftAPIs{cfg: cfg, clients: map[string]*redshift.Client{}}
+}
+
+// client is the client of region; "" is aws.region.
+func (r *redshiftAPIs) client(ctx context.Context, region string) (*redshift.Client, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[region]; ok {
+		return c, nil
+	}
+	ac, err := awsConfig(ctx, r.cfg, region)
 	if err != nil {
+		if region != "" {
+			return nil, fmt.Errorf("redshift api in %s: %w", region, err)
+		}
 		return nil, fmt.Errorf("redshift api: %w", err)
 	}
-	return redshift.NewFromConfig(ac, func(o *redshift.Options) { o.BaseEndpoint = endpoint(cfg, "redshift") }), nil
+	c := redshift.NewFromConfig(ac, func(o *redshift.Options) { o.BaseEndpoint = endpoint(r.cfg, "redshift") })
+	r.clients[region] = c
+	return c, nil
 }
 
 // Connector returns how the exporter connects to each cluster: with its password, or with
-// temporary IAM credentials that are cached per cluster and renewed before they expire.
+// temporary IAM credentials that are cached per cluster and renewed before they expire. IAM
+// credentials are asked of the Redshift API of the cluster's region (Cluster.APIRegion).
 func Connector(ctx context.Context, cfg config.Config) (func(context.Context, config.Cluster, string) (*rs.Conn, error), error) {
-	var api rs.CredentialsAPI
-	for _, c := range cfg.Clusters {
-		if c.Auth == config.AuthIAM || c.Auth == config.AuthIAMIdentity {
-			client, err := redshiftClient(ctx, cfg)
-			if err != nil {
-				return nil, err
-			}
-			api = client
-			break
-		}
-	}
+	apis := newRedshiftAPIs(cfg)
 	var mu sync.Mutex
 	opts := make(map[string]rs.Options)
 	return func(ctx context.Context, c config.Cluster, queryGroup string) (*rs.Conn, error) {
 		mu.Lock()
 		o, ok := opts[c.Name]
 		if !ok {
+			var api rs.CredentialsAPI
+			if c.Auth == config.AuthIAM || c.Auth == config.AuthIAMIdentity {
+				client, err := apis.client(ctx, c.APIRegion())
+				if err != nil {
+					mu.Unlock()
+					return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+				}
+				api = client
+			}
 			var err error
 			if o, err = rs.OptionsFor(c, api); err != nil {
 				mu.Unlock()

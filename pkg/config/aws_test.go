@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -167,7 +168,7 @@ func TestAWSFleetSettingsDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := cfg.SSM; s == nil || *s != (SSM{Prefix: "redshift_query_logs", SSLMode: "require", Auth: AuthIAM}) {
+	if s := cfg.SSM; s == nil || !reflect.DeepEqual(*s, SSM{Prefix: "redshift_query_logs", SSLMode: "require", Auth: AuthIAM}) {
 		t.Errorf("ssm = %+v", s)
 	}
 	wantAthena := Athena{Workgroup: "ops", OutputLocation: "s3://stl-results/", Catalog: DefaultAthenaCatalog,

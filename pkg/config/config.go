@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -48,6 +49,10 @@ type SSM struct {
 	// Auth is how the clusters read from SSM log in, as for clusters[]: with "iam" or
 	// "iam-identity" no password parameter is needed.
 	Auth string
+	// ClusterRegions are the regions redshift:DescribeClusters searches, in order, for the SSM
+	// clusters without an endpoint parameter; default aws.region alone. A region's API lists
+	// only its own clusters.
+	ClusterRegions []string
 }
 
 // Archive says where the Parquet archive lives.
@@ -217,7 +222,31 @@ type Cluster struct {
 	// (auth "iam" only).
 	DBGroups   []string
 	AutoCreate bool
+	// Region of the cluster for the Redshift API (IAM credentials); default the region in its
+	// endpoint host (<id>.<hash>.<region>.redshift.amazonaws.com), else aws.region.
+	Region string
 }
+
+// APIRegion is the region whose Redshift API knows the cluster: Region, else the region in a
+// Redshift endpoint host, else "" (aws.region). Redshift answers ClusterNotFound for a cluster
+// of another region, so the temporary credentials must be asked for there.
+func (c Cluster) APIRegion() string {
+	if c.Region != "" {
+		return c.Region
+	}
+	return RegionOfHost(c.Host)
+}
+
+// RegionOfHost reads the region out of a provisioned cluster's endpoint host,
+// <id>.<hash>.<region>.redshift.amazonaws.com (.com.cn in China); "" for any other host.
+func RegionOfHost(host string) string {
+	if m := redshiftHostRe.FindStringSubmatch(strings.ToLower(strings.TrimSuffix(host, "."))); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+var redshiftHostRe = regexp.MustCompile(`^[a-z0-9-]+\.[a-z0-9]+\.([a-z]{2}(?:-[a-z]+)+-[0-9])\.redshift\.amazonaws\.com(?:\.cn)?$`)
 
 // Identifier is the Redshift cluster identifier of IAM auth: ClusterID, or else Name.
 func (c Cluster) Identifier() string {
@@ -382,3 +411,6 @@ func (c Config) String() string {
 	b.WriteString("]")
 	return b.String()
 }
+
+// regionRe is the shape of an AWS region name (us-east-1, eu-central-2, us-gov-west-1, cn-north-1).
+var regionRe = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)

@@ -158,6 +158,7 @@ func decode(root *object) Config {
 		s.str("region", &cfg.SSM.Region)
 		s.str("sslMode", &cfg.SSM.SSLMode)
 		s.str("auth", &cfg.SSM.Auth)
+		s.stringList("clusterRegions", &cfg.SSM.ClusterRegions)
 		s.done()
 	}
 
@@ -212,6 +213,7 @@ func decode(root *object) Config {
 		c.str("clusterIdentifier", &cl.ClusterID)
 		c.stringList("dbGroups", &cl.DBGroups)
 		c.boolean("autoCreate", &cl.AutoCreate)
+		c.str("region", &cl.Region)
 		c.done()
 		cfg.Clusters = append(cfg.Clusters, cl)
 	}

@@ -119,6 +119,11 @@ func validateSSM(probs *problems, s *SSM) {
 	if !slices.Contains(ClusterAuths, s.Auth) {
 		probs.add("jsonData.ssm.auth", "must be one of %s, got %q", strings.Join(ClusterAuths, ", "), s.Auth)
 	}
+	for i, r := range s.ClusterRegions {
+		if !regionRe.MatchString(r) {
+			probs.add(fmt.Sprintf("jsonData.ssm.clusterRegions[%d]", i), "must be an AWS region such as us-west-2, got %q", r)
+		}
+	}
 	if !slices.Contains(sslModes, s.SSLMode) {
 		probs.add("jsonData.ssm.sslMode", "must be one of %s, got %q", strings.Join(sslModes, ", "), s.SSLMode)
 	}
@@ -314,6 +319,9 @@ func validateClusters(probs *problems, cfg *Config) map[string]bool {
 		}
 		if !slices.Contains(sslModes, c.SSLMode) {
 			probs.add(path+"sslMode", "must be one of %s, got %q", strings.Join(sslModes, ", "), c.SSLMode)
+		}
+		if c.Region != "" && !regionRe.MatchString(c.Region) {
+			probs.add(path+"region", "must be an AWS region such as us-west-2, got %q", c.Region)
 		}
 		if c.SSLRootCert != "" && c.SSLMode != "verify-full" && c.SSLMode != "verify-ca" {
 			probs.add(path+"sslRootCert", "is used only with sslMode verify-full or verify-ca, got sslMode %q", c.SSLMode)

@@ -17,9 +17,11 @@
 package ssmconfig
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -73,6 +75,11 @@ type Options struct {
 	// not needed (nor read into the cluster); with "iam-identity" neither is the user. A zero Port, Database or SSLMode takes DefaultPort,
 	// DefaultDatabase or DefaultSSLMode.
 	Defaults config.Cluster
+	// OtherRegions are the Redshift APIs of more regions, by region name. A cluster without an
+	// endpoint parameter that the rs of Load does not list is looked for in them, in the order
+	// of the region names, and gets the Region it is found in: a region's API lists only its
+	// own clusters.
+	OtherRegions map[string]RedshiftAPI
 }
 
 // Settings are what the parameters configure.
@@ -157,7 +164,11 @@ func Load(ctx context.Context, api SSMAPI, rs RedshiftAPI, opts Options) (Settin
 		st.Clusters = append(st.Clusters, c)
 	}
 	if len(lookup) > 0 {
-		st.Clusters = describeEndpoints(ctx, rs, prefix, st.Clusters, lookup, d, st.Problems)
+		apis := []regionAPI{{api: rs}}
+		for _, region := range slices.Sorted(maps.Keys(opts.OtherRegions)) {
+			apis = append(apis, regionAPI{region: region, api: opts.OtherRegions[region]})
+		}
+		st.Clusters = describeEndpoints(ctx, apis, prefix, st.Clusters, lookup, d, st.Problems)
 	}
 	return st, nil
 }
@@ -233,15 +244,46 @@ func plural(names []string) string {
 	return strings.Join(names, " and ") + " are"
 }
 
+// regionAPI is the Redshift API of one region; region "" is the default one.
+type regionAPI struct {
+	region string
+	api    RedshiftAPI
+}
+
 // describeEndpoints fills in the endpoints of the clusters at the lookup indexes from one
-// DescribeClusters listing, and moves the clusters it cannot find to problems.
-func describeEndpoints(ctx context.Context, rs RedshiftAPI, prefix string, clusters []config.Cluster, lookup []int, d config.Cluster, problems map[string]error) []config.Cluster {
-	var found map[string]described
-	var listErr error
-	if rs == nil {
-		listErr = errors.New("no Redshift API client to call redshift:DescribeClusters")
-	} else {
-		found, listErr = describeClusters(ctx, rs)
+// DescribeClusters listing per region, and moves the clusters it cannot find to problems. A
+// cluster found in several regions takes the first.
+func describeEndpoints(ctx context.Context, apis []regionAPI, prefix string, clusters []config.Cluster, lookup []int, d config.Cluster, problems map[string]error) []config.Cluster {
+	found := map[string]described{}
+	var listErrs []error
+	for _, ra := range apis {
+		if ra.api == nil {
+			listErrs = append(listErrs, errors.New("no Redshift API client to call redshift:DescribeClusters"))
+			continue
+		}
+		got, err := describeClusters(ctx, ra.api)
+		if err != nil {
+			if ra.region != "" {
+				err = fmt.Errorf("in %s: %w", ra.region, err)
+			}
+			listErrs = append(listErrs, err)
+			continue
+		}
+		for id, dc := range got {
+			if _, ok := found[id]; !ok {
+				dc.region = ra.region
+				found[id] = dc
+			}
+		}
+	}
+	listErr := errors.Join(listErrs...)
+	searched := "redshift:DescribeClusters does not list"
+	if len(apis) > 1 {
+		regions := make([]string, 0, len(apis))
+		for _, ra := range apis {
+			regions = append(regions, cmp.Or(ra.region, "the default region"))
+		}
+		searched = "redshift:DescribeClusters in " + strings.Join(regions, ", ") + " does not list"
 	}
 	drop := map[int]bool{}
 	for _, i := range lookup {
@@ -249,10 +291,10 @@ func describeEndpoints(ctx context.Context, rs RedshiftAPI, prefix string, clust
 		ep := clusterParams(prefix, c.Name).endpoint
 		dc, ok := found[c.Name]
 		switch {
-		case listErr != nil:
+		case !ok && listErr != nil:
 			problems[c.Name] = fmt.Errorf("ssmconfig: cluster %s: no endpoint: parameter %s is missing and %w", c.Name, ep, listErr)
 		case !ok:
-			problems[c.Name] = fmt.Errorf("ssmconfig: cluster %s: no endpoint: parameter %s is missing and redshift:DescribeClusters does not list cluster %s", c.Name, ep, c.Name)
+			problems[c.Name] = fmt.Errorf("ssmconfig: cluster %s: no endpoint: parameter %s is missing and %s cluster %s", c.Name, ep, searched, c.Name)
 		case dc.host == "":
 			problems[c.Name] = fmt.Errorf("ssmconfig: cluster %s: no endpoint: parameter %s is missing and redshift:DescribeClusters lists cluster %s without an endpoint (status %s)", c.Name, ep, c.Name, dc.status)
 		default:
@@ -262,6 +304,9 @@ func describeEndpoints(ctx context.Context, rs RedshiftAPI, prefix string, clust
 			}
 			if dc.database != "" {
 				c.Database = dc.database
+			}
+			if dc.region != "" {
+				c.Region = dc.region
 			}
 			continue
 		}
@@ -277,7 +322,7 @@ func describeEndpoints(ctx context.Context, rs RedshiftAPI, prefix string, clust
 }
 
 type described struct {
-	host, database, status string
+	host, database, status, region string
 	port                   int
 }
 

@@ -29,11 +29,21 @@ type RedshiftCluster struct {
 	DBName  string
 	// Status defaults to "available".
 	Status string
+	// Region, when set, is the only region whose API knows the cluster: requests signed for
+	// another region do not list it and get ClusterNotFound, as Redshift answers them.
+	// Empty means every region.
+	Region string
+}
+
+// inRegion says whether a request signed for region sees the cluster.
+func (c RedshiftCluster) inRegion(region string) bool {
+	return c.Region == "" || c.Region == region
 }
 
 // IssuedCredentials are temporary database credentials the fake handed out.
 type IssuedCredentials struct {
 	Action     string
+	Region     string
 	Cluster    string
 	DBUser     string
 	DBName     string
@@ -72,6 +82,8 @@ type Redshift struct {
 type RedshiftRequest struct {
 	Action string
 	Form   url.Values
+	// Region is the region the request was signed for.
+	Region string
 }
 
 // NewRedshift starts a fake that the end of the test stops.
@@ -133,7 +145,8 @@ func (r *Redshift) serve(w http.ResponseWriter, req *http.Request) {
 	action := form.Get("Action")
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.requests = append(r.requests, RedshiftRequest{Action: action, Form: form})
+	region := SigningRegion(req)
+	r.requests = append(r.requests, RedshiftRequest{Action: action, Form: form, Region: region})
 	if form.Get("Version") != "2012-12-01" {
 		writeXMLError(w, http.StatusBadRequest, "Sender", "InvalidParameterValue", "Version must be 2012-12-01")
 		return
@@ -146,9 +159,9 @@ func (r *Redshift) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	switch action {
 	case "DescribeClusters":
-		r.describeClusters(w, form)
+		r.describeClusters(w, form, region)
 	case "GetClusterCredentials", "GetClusterCredentialsWithIAM":
-		r.credentials(w, action, form)
+		r.credentials(w, action, form, region)
 	default:
 		writeXMLError(w, http.StatusBadRequest, "Sender", "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2012-12-01", action))
 	}
@@ -181,7 +194,7 @@ type responseMetadata struct {
 	RequestID string `xml:"RequestId"`
 }
 
-func (r *Redshift) describeClusters(w http.ResponseWriter, form url.Values) {
+func (r *Redshift) describeClusters(w http.ResponseWriter, form url.Values, region string) {
 	limit := 100
 	if v := form.Get("MaxRecords"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -194,7 +207,12 @@ func (r *Redshift) describeClusters(w http.ResponseWriter, form url.Values) {
 	if r.PageSize > 0 {
 		limit = min(limit, r.PageSize)
 	}
-	clusters := r.clusters
+	var clusters []RedshiftCluster
+	for _, c := range r.clusters {
+		if c.inRegion(region) {
+			clusters = append(clusters, c)
+		}
+	}
 	if id := form.Get("ClusterIdentifier"); id != "" {
 		i := slices.IndexFunc(clusters, func(c RedshiftCluster) bool { return c.Identifier == id })
 		if i < 0 {
@@ -237,7 +255,7 @@ func (r *Redshift) describeClusters(w http.ResponseWriter, form url.Values) {
 	}{Xmlns: redshiftXMLNS, Result: res, Metadata: responseMetadata{requestID()}})
 }
 
-func (r *Redshift) credentials(w http.ResponseWriter, action string, form url.Values) {
+func (r *Redshift) credentials(w http.ResponseWriter, action string, form url.Values, region string) {
 	id := form.Get("ClusterIdentifier")
 	if id == "" {
 		writeXMLError(w, http.StatusBadRequest, "Sender", "MissingParameter", "The request must contain the parameter ClusterIdentifier.")
@@ -247,7 +265,7 @@ func (r *Redshift) credentials(w http.ResponseWriter, action string, form url.Va
 		writeXMLError(w, http.StatusBadRequest, "Sender", "MissingParameter", "The request must contain the parameter DbUser.")
 		return
 	}
-	if !slices.ContainsFunc(r.clusters, func(c RedshiftCluster) bool { return c.Identifier == id }) {
+	if !slices.ContainsFunc(r.clusters, func(c RedshiftCluster) bool { return c.Identifier == id && c.inRegion(region) }) {
 		writeXMLError(w, http.StatusNotFound, "Sender", "ClusterNotFound", fmt.Sprintf("Cluster %s not found.", id))
 		return
 	}
@@ -266,6 +284,7 @@ func (r *Redshift) credentials(w http.ResponseWriter, action string, form url.Va
 	}
 	ic := IssuedCredentials{
 		Action:     action,
+		Region:     region,
 		Cluster:    id,
 		DBName:     form.Get("DbName"),
 		AutoCreate: form.Get("AutoCreate") == "true",

@@ -238,6 +238,20 @@ func signed(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
 }
 
+// SigningRegion is the region of a SigV4 request's credential scope
+// (Credential=<key>/<date>/<region>/<service>/aws4_request).
+func SigningRegion(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(strings.SplitN(cred, ",", 2)[0], "/")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[2]
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-RequestId", requestID())
