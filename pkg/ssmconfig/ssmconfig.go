@@ -323,7 +323,7 @@ func describeEndpoints(ctx context.Context, apis []regionAPI, prefix string, clu
 
 type described struct {
 	host, database, status, region string
-	port                   int
+	port                           int
 }
 
 // describeClusters lists every cluster the caller may see, following Marker across pages.
