@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -71,6 +72,8 @@ func (f *Fleet) addSSM(ctx context.Context) error {
 		return fmt.Errorf("ssm: %w", err)
 	}
 	ssmClient := ssm.NewFromConfig(ssmCfg, func(o *ssm.Options) { o.BaseEndpoint = endpoint(cfg, "ssm") })
+	// The 2018 solution's Glue connections live next to its parameters.
+	glueClient := glue.NewFromConfig(ssmCfg, func(o *glue.Options) { o.BaseEndpoint = endpoint(cfg, "glue") })
 	apis := newRedshiftAPIs(cfg)
 	regions := cfg.SSM.ClusterRegions
 	first := ""
@@ -89,7 +92,7 @@ func (f *Fleet) addSSM(ctx context.Context) error {
 	}
 	defaults := config.DefaultCluster()
 	defaults.SSLMode, defaults.Auth = cfg.SSM.SSLMode, cfg.SSM.Auth
-	s, err := ssmconfig.Load(ctx, ssmClient, rsClient, ssmconfig.Options{Prefix: cfg.SSM.Prefix, Defaults: defaults, OtherRegions: others})
+	s, err := ssmconfig.Load(ctx, ssmClient, rsClient, ssmconfig.Options{Prefix: cfg.SSM.Prefix, Defaults: defaults, OtherRegions: others, Glue: glueClient})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,7 +63,9 @@ type Options struct {
 	// Tables are the archived tables. Tables without declared columns (custom queries, whose
 	// columns come from their result) are skipped and reported as such.
 	Tables []tables.Table
-	// Clusters are the values of the cluster partition. At least one.
+	// Clusters are the values of the cluster partition. Names no exported cluster can have (a
+	// malformed entry of SSM's cluster list) are left out and reported in
+	// Report.SkippedClusters; at least one must remain.
 	Clusters []string
 	// FirstDay (yyyy-MM-dd) starts the projected day range, which ends today (UTC). Days
 	// before it are invisible to Athena. A query without a day predicate ($__dayFilter) makes
@@ -94,6 +98,9 @@ type Report struct {
 	DatabaseCreated bool
 	// Tables in the order of Options.Tables.
 	Tables []TableReport
+	// SkippedClusters are the Options.Clusters left out of the projection: no archived
+	// partition can have them as cluster value.
+	SkippedClusters []string
 }
 
 // Names returns the tables that had action a, in order.
@@ -118,11 +125,11 @@ const maxAttempts = 3
 //
 // It stops at the first error; the error names the database or table and the Glue action.
 func Ensure(ctx context.Context, api GlueAPI, opts Options) (Report, error) {
-	o, err := opts.normalize()
+	o, skipped, err := opts.normalize()
 	if err != nil {
-		return Report{}, fmt.Errorf("ensure glue catalog: %w", err)
+		return Report{SkippedClusters: skipped}, fmt.Errorf("ensure glue catalog: %w", err)
 	}
-	rep := Report{Database: o.Database}
+	rep := Report{Database: o.Database, SkippedClusters: skipped}
 	if rep.DatabaseCreated, err = ensureDatabase(ctx, api, o.Database); err != nil {
 		return rep, err
 	}
@@ -210,8 +217,34 @@ func ensureTable(ctx context.Context, api GlueAPI, db string, want *types.TableI
 }
 
 // normalize checks the options and returns them with the location slash-terminated and the
-// clusters sorted without duplicates.
-func (o Options) normalize() (Options, error) {
+// valid clusters sorted without duplicates, and the invalid clusters apart.
+// clusterRe is the rule of an exported cluster's name, and so of a cluster partition value:
+// nothing in it needs quoting, and no comma or slash can break the projection or the location.
+var clusterRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func (o Options) normalize() (Options, []string, error) {
+	var skipped []string
+	clusters := make([]string, 0, len(o.Clusters))
+	for _, c := range o.Clusters {
+		if clusterRe.MatchString(c) {
+			clusters = append(clusters, c)
+		} else {
+			skipped = append(skipped, c)
+		}
+	}
+	o.Clusters = clusters
+	o, err := o.checkRest()
+	if err != nil && len(o.Clusters) == 0 && len(skipped) > 0 {
+		quoted := make([]string, len(skipped))
+		for i, c := range skipped {
+			quoted[i] = strconv.Quote(c)
+		}
+		err = fmt.Errorf("%w (left out, not cluster names: %s)", err, strings.Join(quoted, ", "))
+	}
+	return o, skipped, err
+}
+
+func (o Options) checkRest() (Options, error) {
 	if o.Database == "" {
 		return o, errors.New("no database")
 	}
@@ -232,12 +265,6 @@ func (o Options) normalize() (Options, error) {
 		return o, errors.New("no clusters: the cluster projection needs at least one value")
 	}
 	clusters := slices.Clone(o.Clusters)
-	for _, c := range clusters {
-		// Commas separate enum values; a slash or blank would change the location template.
-		if c == "" || strings.ContainsAny(c, ", /\t\n\r") {
-			return o, fmt.Errorf("cluster %q cannot be a projected partition value", c)
-		}
-	}
 	slices.Sort(clusters)
 	o.Clusters = slices.Compact(clusters)
 	seen := map[string]bool{}

@@ -368,9 +368,9 @@ func TestInvalidOptionsAreRefusedBeforeAnyCall(t *testing.T) {
 		{"location not in S3", func(o *catalog.Options) { o.Location = "/var/archive/" }, "location"},
 		{"location without bucket", func(o *catalog.Options) { o.Location = "s3://" }, "location"},
 		{"no clusters", func(o *catalog.Options) { o.Clusters = nil }, "no clusters"},
-		{"cluster with a comma", func(o *catalog.Options) { o.Clusters = []string{"a,b"} }, `cluster "a,b"`},
-		{"cluster with a slash", func(o *catalog.Options) { o.Clusters = []string{"a/b"} }, `cluster "a/b"`},
-		{"empty cluster", func(o *catalog.Options) { o.Clusters = []string{"a", ""} }, `cluster ""`},
+		{"cluster with a comma", func(o *catalog.Options) { o.Clusters = []string{"a,b"} }, `not cluster names: "a,b"`},
+		{"cluster with a slash", func(o *catalog.Options) { o.Clusters = []string{"a/b"} }, `not cluster names: "a/b"`},
+		{"only an empty cluster", func(o *catalog.Options) { o.Clusters = []string{""} }, `not cluster names: ""`},
 		{"first day not a date", func(o *catalog.Options) { o.FirstDay = "2024-13-01" }, "first day"},
 		{"first day missing", func(o *catalog.Options) { o.FirstDay = "" }, "first day"},
 		{"table twice", func(o *catalog.Options) { o.Tables = append(o.Tables, o.Tables[0]) }, "twice"},
@@ -506,5 +506,31 @@ func TestPartitionKeyTypesMatchAthenaMacros(t *testing.T) {
 	}
 	if f := in.Parameters["projection.day.format"]; f != "yyyy-MM-dd" {
 		t.Errorf("day projection format %q: a date partition column needs yyyy-MM-dd", f)
+	}
+}
+
+// TestMalformedClusterNamesAreLeftOutOfTheProjection gives Ensure a malformed entry of SSM's
+// cluster list next to valid names: the catalog is still made, with the valid names alone in
+// the projection, and the report names the ones left out.
+func TestMalformedClusterNamesAreLeftOutOfTheProjection(t *testing.T) {
+	g := awsfake.NewGlue(t)
+	opts := options()
+	opts.Clusters = []string{"prod-east", "Bad Name!", "a,b", "dev"}
+	rep, err := catalog.Ensure(context.Background(), g.Client(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.SkippedClusters, []string{"Bad Name!", "a,b"}) {
+		t.Errorf("skipped %q, want the two malformed names", rep.SkippedClusters)
+	}
+	if n := len(rep.Names(catalog.Created)); n == 0 {
+		t.Fatalf("no table created: %+v", rep)
+	}
+	in, err := catalog.TableInput(opts.Tables[0], opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := in.Parameters["projection.cluster.values"]; v != "dev,prod-east" {
+		t.Errorf("projected clusters %q, want dev,prod-east", v)
 	}
 }

@@ -32,7 +32,7 @@ const (
 // <Location><table>/ with the table's columns, partitioned by cluster and day through
 // partition projection. It is what Ensure creates, and what it compares an existing table with.
 func TableInput(t tables.Table, opts Options) (*types.TableInput, error) {
-	o, err := opts.normalize()
+	o, _, err := opts.normalize()
 	if err != nil {
 		return nil, err
 	}

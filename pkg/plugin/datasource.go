@@ -103,6 +103,9 @@ func (d *Datasource) ensureCatalog(ctx context.Context) {
 		d.log.Error("glue catalog not updated", "error", err)
 		return
 	}
+	if len(r.SkippedClusters) > 0 {
+		d.log.Warn("glue catalog: cluster list entries left out of the projection, not cluster names", "entries", r.SkippedClusters)
+	}
 	d.log.Info("glue catalog ready", "database", r.Database, "created", r.Names(catalog.Created), "updated", r.Names(catalog.Updated))
 }
 

@@ -7,10 +7,16 @@
 //	<prefix>.<cluster>.user               String      not needed with auth iam-identity
 //	<prefix>.<cluster>.password           SecureString  not needed with auth iam or iam-identity
 //	<prefix>.<cluster>.endpoint           String      host:port[/database], optional
+//	<prefix>.<cluster>.connection         String      a Glue connection's name, optional
 //
-// A cluster without an endpoint parameter is looked up with redshift:DescribeClusters. The 2018
-// parameters this product has no use for (.connection, .global.tempdir, .global.role) are left
-// unread.
+// A cluster's endpoint is its endpoint parameter; else what redshift:DescribeClusters lists;
+// else the JDBC_CONNECTION_URL of the Glue connection its connection parameter names
+// (glue:GetConnection), where the 2018 solution keeps it. The 2018 parameters this product has no use for
+// (.global.tempdir, .global.role) are left unread.
+//
+// GetParameters fails as a whole when one of its names may not be read or its SecureString not
+// be decrypted; such a batch is read again name by name, so the error lands on the cluster
+// whose parameter it is.
 //
 // The package owns reading and checking those parameters. It does not connect to clusters, and it
 // never puts a password in an error or a log line.
@@ -30,6 +36,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
@@ -60,9 +67,15 @@ type RedshiftAPI interface {
 	DescribeClusters(ctx context.Context, in *redshift.DescribeClustersInput, opts ...func(*redshift.Options)) (*redshift.DescribeClustersOutput, error)
 }
 
+// GlueAPI is the part of the Glue API that Load calls.
+type GlueAPI interface {
+	GetConnection(ctx context.Context, in *glue.GetConnectionInput, opts ...func(*glue.Options)) (*glue.GetConnectionOutput, error)
+}
+
 var (
 	_ SSMAPI      = (*ssm.Client)(nil)
 	_ RedshiftAPI = (*redshift.Client)(nil)
+	_ GlueAPI     = (*glue.Client)(nil)
 )
 
 // Options say where the parameters are and what the clusters get when nothing says otherwise.
@@ -80,6 +93,9 @@ type Options struct {
 	// of the region names, and gets the Region it is found in: a region's API lists only its
 	// own clusters.
 	OtherRegions map[string]RedshiftAPI
+	// Glue reads the connections that connection parameters name; nil makes such a cluster
+	// (without an endpoint parameter) a problem.
+	Glue GlueAPI
 }
 
 // Settings are what the parameters configure.
@@ -98,8 +114,10 @@ type Settings struct {
 // Load reads the settings. It fails as a whole only when the global parameters cannot be read
 // or are invalid; a cluster's own problems go to Settings.Problems.
 //
-// It makes 1 + ⌈3·clusters/10⌉ GetParameters calls, plus one paginated DescribeClusters listing
-// when some cluster has no endpoint parameter. rs may be nil when every cluster has one.
+// It makes 1 + ⌈4·clusters/10⌉ GetParameters calls (plus one per name of a batch that fails),
+// one GetConnection per cluster whose endpoint comes from a Glue connection, and one paginated
+// DescribeClusters listing per region when some cluster has neither. rs may be nil when every
+// cluster has an endpoint.
 func Load(ctx context.Context, api SSMAPI, rs RedshiftAPI, opts Options) (Settings, error) {
 	prefix := opts.Prefix
 	if prefix == "" {
@@ -107,8 +125,9 @@ func Load(ctx context.Context, api SSMAPI, rs RedshiftAPI, opts Options) (Settin
 	}
 	s3Name := prefix + ".global.s3_prefix"
 	listName := prefix + ".global.enabled_cluster_list"
-	global, err := getParameters(ctx, api, []string{s3Name, listName})
-	if err != nil {
+	// Without the globals nothing can be done: their batch is not read again name by name.
+	global := map[string]types.Parameter{}
+	if err := readBatch(ctx, api, []string{s3Name, listName}, global); err != nil {
 		return Settings{}, err
 	}
 	var st Settings
@@ -117,6 +136,7 @@ func Load(ctx context.Context, api SSMAPI, rs RedshiftAPI, opts Options) (Settin
 			return Settings{}, fmt.Errorf("ssmconfig: parameter %s is missing", name)
 		}
 	}
+	var err error
 	if st.S3Bucket, st.S3Prefix, err = parseS3Prefix(aws.ToString(global[s3Name].Value)); err != nil {
 		return Settings{}, fmt.Errorf("ssmconfig: parameter %s: %w", s3Name, err)
 	}
@@ -145,15 +165,12 @@ func Load(ctx context.Context, api SSMAPI, rs RedshiftAPI, opts Options) (Settin
 	for _, id := range ids {
 		names = append(names, clusterParams(prefix, id).all()...)
 	}
-	values, err := getParameters(ctx, api, names)
-	if err != nil {
-		return Settings{}, err
-	}
+	values, failed := getParameters(ctx, api, names)
 
 	d := defaults(opts.Defaults)
 	var lookup []int // indexes into st.Clusters of clusters without an endpoint parameter
 	for _, id := range ids {
-		c, needsLookup, err := cluster(prefix, id, values, d)
+		c, needsLookup, err := cluster(prefix, id, values, failed, d)
 		if err != nil {
 			st.Problems[c.Name] = err
 			continue
@@ -168,7 +185,15 @@ func Load(ctx context.Context, api SSMAPI, rs RedshiftAPI, opts Options) (Settin
 		for _, region := range slices.Sorted(maps.Keys(opts.OtherRegions)) {
 			apis = append(apis, regionAPI{region: region, api: opts.OtherRegions[region]})
 		}
-		st.Clusters = describeEndpoints(ctx, apis, prefix, st.Clusters, lookup, d, st.Problems)
+		fallback := func(c *config.Cluster) (bool, error) {
+			param := clusterParams(prefix, c.Name).connection
+			conn, ok := values[param]
+			if !ok {
+				return false, nil
+			}
+			return true, connectionEndpoint(ctx, opts.Glue, param, strings.TrimSpace(aws.ToString(conn.Value)), c)
+		}
+		st.Clusters = describeEndpoints(ctx, apis, prefix, st.Clusters, lookup, d, fallback, st.Problems)
 	}
 	return st, nil
 }
@@ -176,14 +201,14 @@ func Load(ctx context.Context, api SSMAPI, rs RedshiftAPI, opts Options) (Settin
 // clusterNameRe is the rule of config.Cluster.Name: usable unquoted as a Hive partition value.
 var clusterNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
-type params struct{ user, password, endpoint string }
+type params struct{ user, password, endpoint, connection string }
 
 func clusterParams(prefix, id string) params {
 	p := prefix + "." + id + "."
-	return params{user: p + "user", password: p + "password", endpoint: p + "endpoint"}
+	return params{user: p + "user", password: p + "password", endpoint: p + "endpoint", connection: p + "connection"}
 }
 
-func (p params) all() []string { return []string{p.user, p.password, p.endpoint} }
+func (p params) all() []string { return []string{p.user, p.password, p.endpoint, p.connection} }
 
 func defaults(d config.Cluster) config.Cluster {
 	if d.Port == 0 {
@@ -199,7 +224,7 @@ func defaults(d config.Cluster) config.Cluster {
 }
 
 // cluster builds one cluster from its parameters. needsLookup says it has no endpoint parameter.
-func cluster(prefix, id string, values map[string]types.Parameter, d config.Cluster) (c config.Cluster, needsLookup bool, err error) {
+func cluster(prefix, id string, values map[string]types.Parameter, failed map[string]error, d config.Cluster) (c config.Cluster, needsLookup bool, err error) {
 	p := clusterParams(prefix, id)
 	c = d
 	c.Name, c.Host, c.User, c.Password = strings.ToLower(id), "", "", ""
@@ -213,6 +238,15 @@ func cluster(prefix, id string, values map[string]types.Parameter, d config.Clus
 		required = required[:1]
 	case config.AuthIAMIdentity:
 		required = nil
+	}
+	var unreadable []error
+	for _, name := range p.all() {
+		if e := failed[name]; e != nil && (name != p.password || slices.Contains(required, name)) {
+			unreadable = append(unreadable, e)
+		}
+	}
+	if len(unreadable) > 0 {
+		return c, false, fmt.Errorf("ssmconfig: cluster %s: %w", c.Name, errors.Join(unreadable...))
 	}
 	var missing []string
 	for _, name := range required {
@@ -252,8 +286,11 @@ type regionAPI struct {
 
 // describeEndpoints fills in the endpoints of the clusters at the lookup indexes from one
 // DescribeClusters listing per region, and moves the clusters it cannot find to problems. A
-// cluster found in several regions takes the first.
-func describeEndpoints(ctx context.Context, apis []regionAPI, prefix string, clusters []config.Cluster, lookup []int, d config.Cluster, problems map[string]error) []config.Cluster {
+// cluster found in several regions takes the first. A cluster DescribeClusters gives no endpoint
+// for is given to fallback (the Glue connection of the 2018 solution), which says whether it
+// applied and, if so, its error.
+func describeEndpoints(ctx context.Context, apis []regionAPI, prefix string, clusters []config.Cluster, lookup []int, d config.Cluster,
+	fallback func(*config.Cluster) (bool, error), problems map[string]error) []config.Cluster {
 	found := map[string]described{}
 	var listErrs []error
 	for _, ra := range apis {
@@ -310,6 +347,13 @@ func describeEndpoints(ctx context.Context, apis []regionAPI, prefix string, clu
 			}
 			continue
 		}
+		if applied, err := fallback(c); applied {
+			if err == nil {
+				delete(problems, c.Name)
+				continue
+			}
+			problems[c.Name] = errors.Join(problems[c.Name], err)
+		}
 		drop[i] = true
 	}
 	kept := clusters[:0]
@@ -351,19 +395,90 @@ func describeClusters(ctx context.Context, rs RedshiftAPI) (map[string]described
 }
 
 // getParameters reads names in batches of the API's limit, decrypting SecureStrings. Names that
-// do not exist are absent from the result.
-func getParameters(ctx context.Context, api SSMAPI, names []string) (map[string]types.Parameter, error) {
-	got := make(map[string]types.Parameter, len(names))
+// do not exist are absent from the result. A batch that fails is read again name by name, since
+// one unreadable name (AccessDenied, a KMS key that refuses to decrypt) fails the whole call:
+// failed holds the error of each name that could not be read.
+func getParameters(ctx context.Context, api SSMAPI, names []string) (got map[string]types.Parameter, failed map[string]error) {
+	got = make(map[string]types.Parameter, len(names))
+	failed = map[string]error{}
+	read := func(batch []string) error { return readBatch(ctx, api, batch, got) }
 	for batch := range slices.Chunk(names, maxNamesPerCall) {
-		out, err := api.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
-		if err != nil {
-			return nil, fmt.Errorf("ssmconfig: ssm:GetParameters of %s: %w", strings.Join(batch, ", "), err)
+		err := read(batch)
+		if err == nil {
+			continue
 		}
-		for _, p := range out.Parameters {
-			got[aws.ToString(p.Name)] = p
+		if len(batch) == 1 || ctx.Err() != nil {
+			for _, n := range batch {
+				failed[n] = err
+			}
+			continue
+		}
+		for _, n := range batch {
+			if err := read([]string{n}); err != nil {
+				failed[n] = err
+			}
 		}
 	}
-	return got, nil
+	return got, failed
+}
+
+// readBatch reads up to maxNamesPerCall names into got.
+func readBatch(ctx context.Context, api SSMAPI, batch []string, got map[string]types.Parameter) error {
+	out, err := api.GetParameters(ctx, &ssm.GetParametersInput{Names: batch, WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("ssmconfig: ssm:GetParameters of %s: %w", strings.Join(batch, ", "), err)
+	}
+	for _, p := range out.Parameters {
+		got[aws.ToString(p.Name)] = p
+	}
+	return nil
+}
+
+// connectionEndpoint sets the cluster's endpoint from the JDBC URL of the Glue connection that
+// parameter param names.
+func connectionEndpoint(ctx context.Context, g GlueAPI, param, name string, c *config.Cluster) error {
+	prob := func(format string, args ...any) error {
+		return fmt.Errorf("ssmconfig: cluster %s: no endpoint: parameter %s names Glue connection %q, but "+format,
+			append([]any{c.Name, param, name}, args...)...)
+	}
+	if g == nil {
+		return prob("there is no Glue client to call glue:GetConnection")
+	}
+	if name == "" {
+		return fmt.Errorf("ssmconfig: cluster %s: parameter %s is empty", c.Name, param)
+	}
+	out, err := g.GetConnection(ctx, &glue.GetConnectionInput{Name: aws.String(name), HidePassword: true})
+	if err != nil {
+		return prob("glue:GetConnection failed: %w", err)
+	}
+	var props map[string]string
+	if out.Connection != nil {
+		props = out.Connection.ConnectionProperties
+	}
+	jdbc := props["JDBC_CONNECTION_URL"]
+	if jdbc == "" {
+		return prob("it has no JDBC_CONNECTION_URL")
+	}
+	host, port, database, err := parseJDBC(jdbc, c.Port, c.Database)
+	if err != nil {
+		return prob("its JDBC_CONNECTION_URL: %w", err)
+	}
+	c.Host, c.Port, c.Database = host, port, database
+	return nil
+}
+
+// parseJDBC reads jdbc:redshift://host[:port][/database][?options] (also jdbc:postgresql:).
+func parseJDBC(v string, port int, database string) (string, int, string, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(v), "jdbc:")
+	u, err := url.Parse(rest)
+	if !ok || err != nil || (u.Scheme != "redshift" && u.Scheme != "postgresql") || u.Host == "" {
+		return "", 0, "", fmt.Errorf("want jdbc:redshift://host:port/database, got %q", v)
+	}
+	ep := u.Host
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		ep += "/" + db
+	}
+	return parseEndpoint(ep, port, database)
 }
 
 // parseS3Prefix splits s3://bucket/some/prefix/ into the bucket and a prefix that is empty or

@@ -73,7 +73,7 @@ func TestLoadReadsThe2018Parameters(t *testing.T) {
 			t.Errorf("%s of %v without decryption", r.Action, r.Names)
 		}
 		for _, n := range r.Names {
-			if strings.HasSuffix(n, ".connection") || strings.HasSuffix(n, ".tempdir") || strings.HasSuffix(n, ".role") {
+			if strings.HasSuffix(n, ".tempdir") || strings.HasSuffix(n, ".role") {
 				t.Errorf("read unused parameter %s", n)
 			}
 		}
@@ -102,9 +102,9 @@ func TestLoadBatchesGetParametersAndPaginatesDescribeClusters(t *testing.T) {
 		}
 	}
 	reqs := f.ssm.Requests()
-	// One call for the globals, then 25 clusters × 3 names in calls of at most 10.
-	if len(reqs) != 1+8 {
-		t.Errorf("%d GetParameters calls, want 9", len(reqs))
+	// One call for the globals, then 25 clusters × 4 names in calls of at most 10.
+	if len(reqs) != 1+10 {
+		t.Errorf("%d GetParameters calls, want 11", len(reqs))
 	}
 	asked := map[string]int{}
 	for _, r := range reqs {
@@ -370,5 +370,85 @@ func TestIAMClusterCarriesNoStoredPassword(t *testing.T) {
 	st := f.load(t, ssmconfig.Options{Defaults: config.Cluster{Auth: config.AuthIAM}})
 	if len(st.Clusters) != 1 || st.Clusters[0].Password.Reveal() != "" {
 		t.Errorf("clusters = %v, want c1 without the stored password", reveal(st.Clusters))
+	}
+}
+
+// TestOneUnreadableParameterFailsOnlyItsCluster makes one cluster's password undecryptable (its
+// KMS key denies kms:Decrypt) and another's user unreadable (AccessDenied on the name): SSM fails
+// each GetParameters call holding either name as a whole. The batch is read again name by name:
+// both errors land on their own clusters, and the clusters that share their batches load.
+func TestOneUnreadableParameterFailsOnlyItsCluster(t *testing.T) {
+	f := newFixture(t, "a1", "a2", "kms-broken", "a3", "denied", "a4")
+	for _, id := range []string{"a1", "a2", "kms-broken", "a3", "denied", "a4"} {
+		f.ssm.Put(p+"."+id+".endpoint", awsfake.String, id+".example.com:5439/dev")
+	}
+	f.ssm.FailName(p+".kms-broken.password", "AccessDeniedException",
+		"User: arn:aws:iam::123456789012:role/stl is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/k1")
+	f.ssm.FailName(p+".denied.user", "AccessDeniedException",
+		"User: arn:aws:iam::123456789012:role/stl is not authorized to perform: ssm:GetParameters on resource: parameter/"+p+".denied.user")
+
+	st := f.load(t, ssmconfig.Options{})
+
+	var names []string
+	for _, c := range st.Clusters {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"a1", "a2", "a3", "a4"}) {
+		t.Errorf("clusters %v, want a1 a2 a3 a4", names)
+	}
+	if got := slices.Sorted(maps.Keys(st.Problems)); !slices.Equal(got, []string{"denied", "kms-broken"}) {
+		t.Fatalf("problems for %v, want denied and kms-broken", got)
+	}
+	for name, part := range map[string]string{"kms-broken": "kms:Decrypt", "denied": p + ".denied.user"} {
+		if msg := st.Problems[name].Error(); !strings.Contains(msg, part) || !strings.Contains(msg, "cluster "+name) {
+			t.Errorf("%s: %q lacks %q", name, msg, part)
+		}
+	}
+	for _, c := range st.Clusters {
+		if c.Password.Reveal() != "pw-"+c.Name {
+			t.Errorf("%s loaded without its password", c.Name)
+		}
+	}
+}
+
+// TestEndpointFromTheGlueConnectionOfThe2018Solution looks up clusters without an endpoint
+// parameter that DescribeClusters does not list (another account's, or a denied listing): the
+// 2018 solution keeps the endpoint in the JDBC URL of the Glue connection .connection names.
+func TestEndpointFromTheGlueConnectionOfThe2018Solution(t *testing.T) {
+	f := newFixture(t, "seeded", "no-connection", "bad-url")
+	g := awsfake.NewGlue(t)
+	g.AddConnection("glue-seeded", map[string]string{
+		"JDBC_CONNECTION_URL": "jdbc:redshift://seeded.abc.eu-west-1.redshift.amazonaws.com:5440/warehouse",
+		"USERNAME":            "etl", "PASSWORD": "glue-secret"})
+	g.AddConnection("glue-bad-url", map[string]string{"JDBC_CONNECTION_URL": "jdbc:mysql://h:3306/db"})
+	f.ssm.Delete(p + ".no-connection.connection")
+
+	st, err := ssmconfig.Load(context.Background(), f.ssm.Client(), f.rs.Client(), ssmconfig.Options{Glue: g.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Clusters) != 1 {
+		t.Fatalf("clusters %v, want seeded alone; problems %v", reveal(st.Clusters), st.Problems)
+	}
+	c := st.Clusters[0]
+	if c.Name != "seeded" || c.Host != "seeded.abc.eu-west-1.redshift.amazonaws.com" || c.Port != 5440 || c.Database != "warehouse" {
+		t.Errorf("seeded = %v, want the Glue connection's endpoint", reveal(st.Clusters))
+	}
+	if c.User != "exporter" || c.Password.Reveal() != "pw-seeded" {
+		t.Errorf("seeded logs in as %s, want the SSM user and password, not the connection's", c.User)
+	}
+	if c.APIRegion() != "eu-west-1" {
+		t.Errorf("seeded API region %q, want eu-west-1 from its host", c.APIRegion())
+	}
+	if msg := fmt.Sprint(st.Problems["bad-url"]); !strings.Contains(msg, "glue-bad-url") || !strings.Contains(msg, "jdbc:redshift://") {
+		t.Errorf("bad-url problem %q, want one naming the connection and the expected URL", msg)
+	}
+	if msg := fmt.Sprint(st.Problems["no-connection"]); !strings.Contains(msg, "does not list cluster no-connection") {
+		t.Errorf("no-connection problem %q", msg)
+	}
+	for _, call := range g.Calls() {
+		if call.Action != "GetConnection" || !strings.Contains(string(call.Body), `"HidePassword":true`) {
+			t.Errorf("glue call %s %s, want GetConnection with HidePassword", call.Action, call.Body)
+		}
 	}
 }

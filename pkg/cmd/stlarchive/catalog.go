@@ -45,6 +45,9 @@ func runCatalog(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, c := range r.SkippedClusters {
+		fmt.Printf("cluster %q: left out of the projection: not a cluster name\n", c)
+	}
 	if r.DatabaseCreated {
 		fmt.Printf("database %s: created\n", r.Database)
 	} else {

@@ -44,6 +44,17 @@ type Glue struct {
 	denied    map[string]bool
 	before    map[string][]func()
 	clock     time.Time
+	// connections are the catalog's connections: name → connection properties.
+	connections map[string]map[string]string
+}
+
+// AddConnection stores a JDBC connection, as the 2018 solution's CloudFormation template
+// creates one per cluster, with its JDBC_CONNECTION_URL (jdbc:redshift://host:port/database),
+// USERNAME and PASSWORD properties.
+func (g *Glue) AddConnection(name string, properties map[string]string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.connections[name] = maps.Clone(properties)
 }
 
 // GlueCall is one request the fake received: the action of its X-Amz-Target and its JSON body.
@@ -56,11 +67,12 @@ type GlueCall struct {
 func NewGlue(t testing.TB) *Glue {
 	t.Helper()
 	g := &Glue{
-		databases: map[string]map[string]any{},
-		tables:    map[string]map[string]map[string]any{},
-		denied:    map[string]bool{},
-		before:    map[string][]func(){},
-		clock:     time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		databases:   map[string]map[string]any{},
+		tables:      map[string]map[string]map[string]any{},
+		denied:      map[string]bool{},
+		before:      map[string][]func(){},
+		connections: map[string]map[string]string{},
+		clock:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 	}
 	g.srv = httptest.NewServer(http.HandlerFunc(g.serve))
 	g.URL = g.srv.URL
@@ -183,10 +195,29 @@ func (g *Glue) serve(w http.ResponseWriter, r *http.Request) {
 		out, gerr = g.createTable(in)
 	case "UpdateTable":
 		out, gerr = g.updateTable(in)
+	case "GetConnection":
+		out, gerr = g.getConnection(in)
 	default:
 		gerr = &glueError{"UnknownOperationException", fmt.Sprintf("the fake Glue does not implement %s", action)}
 	}
 	writeGlue(w, out, gerr)
+}
+
+// getConnection answers as Glue does: HidePassword leaves PASSWORD out of the properties.
+func (g *Glue) getConnection(in map[string]any) (any, *glueError) {
+	name := glueString(in, "Name")
+	props, ok := g.connections[name]
+	if !ok {
+		return nil, &glueError{"EntityNotFoundException", fmt.Sprintf("Connection %s not found.", name)}
+	}
+	out := maps.Clone(props)
+	if hide, _ := in["HidePassword"].(bool); hide {
+		delete(out, "PASSWORD")
+	}
+	return map[string]any{"Connection": map[string]any{
+		"Name": name, "ConnectionType": "JDBC", "ConnectionProperties": out,
+		"CreationTime": g.tick(), "LastUpdatedTime": g.tick(),
+	}}, nil
 }
 
 func writeGlue(w http.ResponseWriter, out any, gerr *glueError) {

@@ -52,6 +52,8 @@ type SSM struct {
 	params   map[string]ssmParam
 	requests []SSMRequest
 	failures map[string]apiError
+	// nameFailures fail every GetParameters or GetParameter call that asks for the name.
+	nameFailures map[string]apiError
 }
 
 type ssmParam struct {
@@ -76,7 +78,7 @@ type apiError struct {
 
 // NewSSM starts a fake that the end of the test stops.
 func NewSSM(t testing.TB) *SSM {
-	s := &SSM{params: map[string]ssmParam{}, failures: map[string]apiError{}}
+	s := &SSM{params: map[string]ssmParam{}, failures: map[string]apiError{}, nameFailures: map[string]apiError{}}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
@@ -108,6 +110,16 @@ func (s *SSM) Fail(action, code, message string) {
 		status = http.StatusInternalServerError
 	}
 	s.failures[action] = apiError{status: status, code: code, message: message}
+}
+
+// FailName makes every later call that asks for the parameter name fail as a whole with the
+// AWS error code and message, as SSM does when the caller may not read one of the names
+// (AccessDeniedException) or KMS refuses to decrypt one SecureString (e.g.
+// AccessDeniedException naming kms:Decrypt, or InvalidKeyId when the key is disabled).
+func (s *SSM) FailName(name, code, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nameFailures[name] = apiError{status: http.StatusBadRequest, code: code, message: message}
 }
 
 // Requests returns the requests received so far.
@@ -177,6 +189,10 @@ func (s *SSM) serve(w http.ResponseWriter, r *http.Request) {
 	case "GetParameters":
 		s.getParameters(w, in.Names, in.WithDecryption)
 	case "GetParameter":
+		if e, ok := s.nameFailures[in.Name]; ok {
+			writeJSONError(w, e)
+			return
+		}
 		p, ok := s.params[in.Name]
 		if !ok {
 			writeJSONError(w, apiError{http.StatusBadRequest, "ParameterNotFound", ""})
@@ -199,6 +215,12 @@ func (s *SSM) getParameters(w http.ResponseWriter, names []string, decrypt bool)
 			"1 validation error detected: Value '[%s]' at 'names' failed to satisfy constraint: Member must have length less than or equal to %d",
 			strings.Join(names, ", "), maxNames)})
 		return
+	}
+	for _, n := range names {
+		if e, ok := s.nameFailures[n]; ok {
+			writeJSONError(w, e)
+			return
+		}
 	}
 	params := []map[string]any{}
 	invalid := []string{}
