@@ -67,7 +67,10 @@ type Queries struct {
 	Service *query.Service
 	// Tables lists the archive's tables and columns, for the SQL editor's completion.
 	Tables func(ctx context.Context) ([]duckdb.TableInfo, error)
-	close  []func() error
+	// Check, when set, tells the health check whether the engine can run queries as
+	// configured, in one line; it is the only call the health check makes to the engine.
+	Check func(ctx context.Context) (string, error)
+	close []func() error
 }
 
 // Close releases the engine.
@@ -127,7 +130,7 @@ func openAthena(ctx context.Context, cfg config.Config, catalog *presets.Catalog
 	}
 	engine, err := athena.New(client, athena.Options{Workgroup: a.Workgroup, OutputLocation: a.OutputLocation,
 		Catalog: a.Catalog, Database: a.Database, ResultReuseMaxAge: a.ResultReuse,
-		Timeout: cfg.Query.Timeout, MaxRows: cfg.Query.MaxRows})
+		Timeout: a.Timeout, MaxRows: cfg.Query.MaxRows})
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +138,14 @@ func openAthena(ctx context.Context, cfg config.Config, catalog *presets.Catalog
 		MaxRows: cfg.Query.MaxRows, Status: status}
 	// Athena's tables are the catalog's: listing them would be an AWS call per editor load.
 	list := catalogTables(cfg)
-	return &Queries{Service: svc, Tables: func(context.Context) ([]duckdb.TableInfo, error) { return list, nil }}, nil
+	check := func(ctx context.Context) (string, error) {
+		c, err := engine.Check(ctx)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("athena workgroup %s: %s, results in %s", c.Workgroup, c.EngineVersion, c.OutputLocation), nil
+	}
+	return &Queries{Service: svc, Tables: func(context.Context) ([]duckdb.TableInfo, error) { return list, nil }, Check: check}, nil
 }
 
 // catalogTables describes the archived STL tables as the Glue catalog declares them.

@@ -334,3 +334,42 @@ func TestEnsureCatalogCreatesTheEightTablesOnceThenChangesNothing(t *testing.T) 
 		t.Errorf("the catalog called Athena: %v", athenaFake.Calls())
 	}
 }
+
+// TestAthenaHealthLineComesFromOneGetWorkGroup: the instance's health check learns the
+// workgroup's result location and engine version from one GetWorkGroup, and a workgroup
+// without a result location is reported naming query.athena.outputLocation.
+func TestAthenaHealthLineComesFromOneGetWorkGroup(t *testing.T) {
+	ctx := context.Background()
+	athenaFake := awsfake.NewAthena(t)
+	athenaFake.AddWorkGroup(awsfake.AthenaWorkGroup{Name: "stl-readers", OutputLocation: "s3://results/", EngineVersion: 3})
+	athenaFake.AddWorkGroup(awsfake.AthenaWorkGroup{Name: "bare"})
+	glueFake := awsfake.NewGlue(t)
+	jsonData := athenaJSON(t, athenaFake.URL, glueFake.URL)
+	athenaBlock := jsonData["query"].(map[string]any)["athena"].(map[string]any)
+	delete(athenaBlock, "outputLocation")
+	cfg := settings(t, jsonData, awsKeys())
+	if cfg.Query.Athena.Timeout != 5*time.Minute {
+		t.Errorf("athena timeout %s, want the 5m default", cfg.Query.Athena.Timeout)
+	}
+	q, err := app.OpenQueries(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	line, err := q.Check(ctx)
+	if err != nil || !strings.Contains(line, "s3://results/") || !strings.Contains(line, "Athena engine version 3") {
+		t.Errorf("health line %q (%v), want the workgroup's result location and engine version", line, err)
+	}
+	if n := len(athenaFake.Calls()); n != 1 {
+		t.Errorf("%d Athena calls, want one GetWorkGroup", n)
+	}
+	athenaBlock["workgroup"] = "bare"
+	q2, err := app.OpenQueries(ctx, settings(t, jsonData, awsKeys()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q2.Close() })
+	if _, err := q2.Check(ctx); err == nil || !strings.Contains(err.Error(), "query.athena.outputLocation") {
+		t.Errorf("check of a workgroup without results location: %v", err)
+	}
+}

@@ -172,7 +172,7 @@ func TestAWSFleetSettingsDecode(t *testing.T) {
 		t.Errorf("ssm = %+v", s)
 	}
 	wantAthena := Athena{Workgroup: "ops", OutputLocation: "s3://stl-results/", Catalog: DefaultAthenaCatalog,
-		Database: "stl_logs", ResultReuse: 15 * time.Minute, ManageCatalog: true, FirstDay: "2026-03-01"}
+		Database: "stl_logs", ResultReuse: 15 * time.Minute, Timeout: DefaultAthenaTimeout, ManageCatalog: true, FirstDay: "2026-03-01"}
 	if a := cfg.Query.Athena; cfg.Query.Engine != "athena" || a == nil || *a != wantAthena {
 		t.Errorf("engine %q athena %+v, want %+v", cfg.Query.Engine, a, wantAthena)
 	}
@@ -197,7 +197,11 @@ func TestAthenaEngineTakesItsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Athena{Workgroup: "primary", Catalog: "AwsDataCatalog", Database: "stl_archive", ManageCatalog: true, FirstDay: "2025-01-01"}
+	want := Athena{Workgroup: "primary", Catalog: "AwsDataCatalog", Database: "stl_archive", ManageCatalog: true, FirstDay: "2025-01-01",
+		Timeout: 5 * time.Minute}
+	if cfg.Query.Timeout == want.Timeout {
+		t.Errorf("query.timeout %s: the Athena default must differ from the embedded engine's", cfg.Query.Timeout)
+	}
 	if a := cfg.Query.Athena; a == nil || *a != want {
 		t.Errorf("athena = %+v, want %+v", a, want)
 	}
@@ -206,5 +210,21 @@ func TestAthenaEngineTakesItsDefaults(t *testing.T) {
 func TestExportWithOnlySSMClustersIsValid(t *testing.T) {
 	if _, err := FromSettings([]byte(`{"archive": {"path": "a"}, "ssm": {}, "aws": {"region": "us-east-1"}}`), nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestAthenaTimeoutIsItsOwnAndBounded(t *testing.T) {
+	cfg, err := FromSettings([]byte(`{"archive": {"path": "a", "s3": {"bucket": "b-1"}}, "query": {"engine": "athena", "timeout": "20s",
+		"athena": {"timeout": "15m"}}, "aws": {"region": "us-east-1"}, "export": {"enabled": false}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Query.Athena.Timeout != 15*time.Minute || cfg.Query.Timeout != 20*time.Second {
+		t.Errorf("athena timeout %s, query timeout %s; want 15m and 20s", cfg.Query.Athena.Timeout, cfg.Query.Timeout)
+	}
+	_, err = FromSettings([]byte(`{"archive": {"path": "a", "s3": {"bucket": "b-1"}}, "query": {"engine": "athena",
+		"athena": {"timeout": "3h"}}, "aws": {"region": "us-east-1"}, "export": {"enabled": false}}`), nil)
+	if err == nil || !strings.Contains(err.Error(), "jsonData.query.athena.timeout") {
+		t.Errorf("error %v, want one naming jsonData.query.athena.timeout", err)
 	}
 }

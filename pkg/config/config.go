@@ -187,6 +187,9 @@ type Athena struct {
 	Region string
 	// ResultReuse, when positive, lets Athena answer a repeated query from a result this recent.
 	ResultReuse time.Duration
+	// Timeout of one Athena query, queueing included; default DefaultAthenaTimeout. Athena
+	// queues queries and scans S3: query.timeout (the embedded engine's) is too short for it.
+	Timeout time.Duration
 	// ManageCatalog creates and updates the Glue database and tables (with partition
 	// projection) when the datasource starts. Default true.
 	ManageCatalog bool

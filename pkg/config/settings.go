@@ -28,6 +28,8 @@ const (
 	DefaultAthenaCatalog   = "AwsDataCatalog"
 	DefaultAthenaDatabase  = "stl_archive"
 	DefaultAthenaFirstDay  = "2025-01-01"
+	// DefaultAthenaTimeout bounds one Athena query, queueing included.
+	DefaultAthenaTimeout = 5 * time.Minute
 
 	DefaultPort     = 5439
 	DefaultDatabase = "dev"
@@ -93,7 +95,7 @@ func Defaults() Config {
 // DefaultAthena returns the Athena settings of an athena engine that sets none.
 func DefaultAthena() *Athena {
 	return &Athena{Workgroup: DefaultAthenaWorkgroup, Catalog: DefaultAthenaCatalog, Database: DefaultAthenaDatabase,
-		ManageCatalog: true, FirstDay: DefaultAthenaFirstDay}
+		ManageCatalog: true, FirstDay: DefaultAthenaFirstDay, Timeout: DefaultAthenaTimeout}
 }
 
 // DefaultCluster returns a cluster with the default port, database and sslMode.
@@ -193,6 +195,7 @@ func decode(root *object) Config {
 		a.str("database", &at.Database)
 		a.str("region", &at.Region)
 		a.duration("resultReuse", &at.ResultReuse)
+		a.duration("timeout", &at.Timeout)
 		a.boolean("manageCatalog", &at.ManageCatalog)
 		a.str("firstDay", &at.FirstDay)
 		a.done()

@@ -265,6 +265,9 @@ func validateQuery(probs *problems, cfg *Config) {
 			probs.add(path+"firstDay", "must be a day as YYYY-MM-DD, got %q", a.FirstDay)
 		}
 		// Athena reuses results up to 7 days old.
+		if a.Timeout < time.Second || a.Timeout > time.Hour {
+			probs.add(path+"timeout", "must be between 1s and 1h, got %s", a.Timeout)
+		}
 		if a.ResultReuse < 0 || a.ResultReuse > 7*24*time.Hour {
 			probs.add(path+"resultReuse", "must be between 0 and 168h, got %s", a.ResultReuse)
 		}

@@ -164,6 +164,14 @@ func (d *Datasource) CheckHealth(ctx context.Context, req *backend.CheckHealthRe
 		ok = false
 		lines = append(lines, fmt.Sprintf("cluster %s (SSM): not configured: %v", name, d.problems[name]))
 	}
+	if d.q != nil && d.q.err == nil && d.q.Check != nil {
+		if line, err := d.q.Check(ctx); err != nil {
+			ok = false
+			lines = append(lines, err.Error())
+		} else {
+			lines = append(lines, line)
+		}
+	}
 	if d.cfg.Query.Engine == "athena" {
 		d.catalogMu.Lock()
 		switch {

@@ -31,6 +31,76 @@ type Athena struct {
 	order   []string // execution ids in start order
 	calls   []AthenaCall
 	tokens  map[string]athenaPage
+	// workgroups, once one is added, are the only ones StartQueryExecution and GetWorkGroup know.
+	workgroups map[string]AthenaWorkGroup
+}
+
+// AthenaWorkGroup is a workgroup as GetWorkGroup shows it and as StartQueryExecution applies it.
+type AthenaWorkGroup struct {
+	Name string
+	// Disabled workgroups refuse queries.
+	Disabled bool
+	// OutputLocation is the workgroup's result location; "" means none.
+	OutputLocation string
+	// Enforce makes the workgroup's settings override the query's (EnforceWorkGroupConfiguration).
+	Enforce bool
+	// EngineVersion is 2 or 3 (default 3).
+	EngineVersion int
+}
+
+// AddWorkGroup adds a workgroup. Once the fake has one, it checks every query's workgroup, output
+// location and result reuse against them as Athena does, answering InvalidRequestException.
+func (f *Athena) AddWorkGroup(wg AthenaWorkGroup) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.workgroups == nil {
+		f.workgroups = map[string]AthenaWorkGroup{}
+	}
+	if wg.EngineVersion == 0 {
+		wg.EngineVersion = 3
+	}
+	f.workgroups[wg.Name] = wg
+}
+
+// Athena's messages for requests its configuration refuses.
+const (
+	AthenaNoOutputLocation = "No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input."
+	AthenaReuseNeedsV3     = "Query result reuse is not supported by Athena engine version 2. Upgrade the workgroup to Athena engine version 3."
+)
+
+// DefaultAthenaResults is the result location of the workgroups of a fake that has none added.
+const DefaultAthenaResults = "s3://athena-fake-results/"
+
+func (f *Athena) workgroup(name string) (AthenaWorkGroup, *AthenaAPIError) {
+	if f.workgroups == nil {
+		// Before any is added, every workgroup exists and is usable.
+		return AthenaWorkGroup{Name: name, OutputLocation: DefaultAthenaResults, EngineVersion: 3}, nil
+	}
+	wg, ok := f.workgroups[name]
+	if !ok {
+		return wg, &AthenaAPIError{Type: "InvalidRequestException", Message: fmt.Sprintf("WorkGroup %s is not found.", name)}
+	}
+	return wg, nil
+}
+
+func (f *Athena) getWorkGroup(body map[string]any) (any, *AthenaAPIError) {
+	wg, aerr := f.workgroup(athenaStr(body, "WorkGroup"))
+	if aerr != nil {
+		return nil, aerr
+	}
+	state := "ENABLED"
+	if wg.Disabled {
+		state = "DISABLED"
+	}
+	engine := fmt.Sprintf("Athena engine version %d", wg.EngineVersion)
+	conf := map[string]any{
+		"EnforceWorkGroupConfiguration": wg.Enforce,
+		"EngineVersion":                 map[string]any{"SelectedEngineVersion": engine, "EffectiveEngineVersion": engine},
+	}
+	if wg.OutputLocation != "" {
+		conf["ResultConfiguration"] = map[string]any{"OutputLocation": wg.OutputLocation}
+	}
+	return map[string]any{"WorkGroup": map[string]any{"Name": wg.Name, "State": state, "Configuration": conf}}, nil
 }
 
 // AthenaScript says how the fake runs one query.
@@ -238,6 +308,8 @@ func (f *Athena) serve(w http.ResponseWriter, r *http.Request) {
 	case "StopQueryExecution":
 		call.QueryExecutionID = athenaStr(body, "QueryExecutionId")
 		out, aerr = f.stop(call.QueryExecutionID)
+	case "GetWorkGroup":
+		out, aerr = f.getWorkGroup(body)
 	default:
 		aerr = &AthenaAPIError{Type: "UnknownOperationException", Message: "operation " + op + " is not faked"}
 	}
@@ -275,6 +347,24 @@ func (f *Athena) start(body map[string]any) (string, any, *AthenaAPIError) {
 	}}
 	if e.WorkGroup == "" {
 		e.WorkGroup = "primary"
+	}
+	if f.workgroups != nil {
+		wg, aerr := f.workgroup(e.WorkGroup)
+		if aerr != nil {
+			return "", nil, aerr
+		}
+		if wg.Disabled {
+			return "", nil, &AthenaAPIError{Type: "InvalidRequestException", Message: fmt.Sprintf("WorkGroup %s is disabled.", wg.Name)}
+		}
+		if wg.Enforce || e.OutputLocation == "" {
+			e.OutputLocation = wg.OutputLocation
+		}
+		if e.OutputLocation == "" {
+			return "", nil, &AthenaAPIError{Type: "InvalidRequestException", Message: AthenaNoOutputLocation}
+		}
+		if wg.EngineVersion < 3 && athenaObj(athenaObj(body, "ResultReuseConfiguration"), "ResultReuseByAgeConfiguration")["Enabled"] == true {
+			return "", nil, &AthenaAPIError{Type: "InvalidRequestException", Message: AthenaReuseNeedsV3}
+		}
 	}
 	if reuse := athenaObj(athenaObj(body, "ResultReuseConfiguration"), "ResultReuseByAgeConfiguration"); reuse["Enabled"] == true {
 		age, _ := reuse["MaxAgeInMinutes"].(float64)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,7 +25,11 @@ type API interface {
 	GetQueryExecution(ctx context.Context, in *athena.GetQueryExecutionInput, opts ...func(*athena.Options)) (*athena.GetQueryExecutionOutput, error)
 	GetQueryResults(ctx context.Context, in *athena.GetQueryResultsInput, opts ...func(*athena.Options)) (*athena.GetQueryResultsOutput, error)
 	StopQueryExecution(ctx context.Context, in *athena.StopQueryExecutionInput, opts ...func(*athena.Options)) (*athena.StopQueryExecutionOutput, error)
+	// GetWorkGroup is the health check's, never a query's.
+	GetWorkGroup(ctx context.Context, in *athena.GetWorkGroupInput, opts ...func(*athena.Options)) (*athena.GetWorkGroupOutput, error)
 }
+
+var _ API = (*athena.Client)(nil)
 
 // Options say where queries run and what one may take. Zero values select the defaults.
 type Options struct {
@@ -179,7 +184,7 @@ func (e *Engine) start(ctx context.Context, text string) (string, error) {
 	}
 	out, err := e.api.StartQueryExecution(ctx, in)
 	if err != nil {
-		return "", fmt.Errorf("start: %w", classifyAPIError(err))
+		return "", fmt.Errorf("start: %w", classifyAPIError(err, e.opts))
 	}
 	if out.QueryExecutionId == nil || *out.QueryExecutionId == "" {
 		return "", errors.New("start: Athena returned no query execution id")
@@ -283,4 +288,63 @@ func (e *Engine) read(ctx context.Context, exec *types.QueryExecution, maxRows i
 			return b.result(maxRows, false)
 		}
 	}
+}
+
+// WorkGroupCheck is what the health check learned of the workgroup.
+type WorkGroupCheck struct {
+	Workgroup string `json:"workgroup"`
+	// OutputLocation is where results go: the workgroup's when it enforces its settings or the
+	// datasource sets none.
+	OutputLocation string `json:"outputLocation"`
+	EngineVersion  string `json:"engineVersion"`
+}
+
+// Check asks Athena once (GetWorkGroup) whether queries can run as configured: the workgroup
+// exists and is enabled, results have a location, and result reuse has engine version 3. Each
+// problem names the setting to change. Queries never call it: Athena throttles GetWorkGroup.
+func (e *Engine) Check(ctx context.Context) (WorkGroupCheck, error) {
+	wg := e.opts.Workgroup
+	if wg == "" {
+		wg = "primary"
+	}
+	c := WorkGroupCheck{Workgroup: wg}
+	out, err := e.api.GetWorkGroup(ctx, &athena.GetWorkGroupInput{WorkGroup: aws.String(wg)})
+	if err != nil {
+		if cerr := classifyAPIError(err, e.opts); errors.Is(cerr, ErrConfiguration) {
+			return c, fmt.Errorf("athena workgroup %s: %w", wg, cerr)
+		}
+		return c, fmt.Errorf("athena workgroup %s: athena:GetWorkGroup: %w", wg, err)
+	}
+	w := out.WorkGroup
+	if w == nil {
+		return c, fmt.Errorf("athena workgroup %s: GetWorkGroup returned no workgroup", wg)
+	}
+	if w.State == types.WorkGroupStateDisabled {
+		return c, fmt.Errorf("athena workgroup %s (query.athena.workgroup) is disabled: enable it or name another", wg)
+	}
+	var wgOutput string
+	enforce := false
+	if conf := w.Configuration; conf != nil {
+		if conf.ResultConfiguration != nil {
+			wgOutput = aws.ToString(conf.ResultConfiguration.OutputLocation)
+		}
+		enforce = aws.ToBool(conf.EnforceWorkGroupConfiguration)
+		if v := conf.EngineVersion; v != nil {
+			c.EngineVersion = aws.ToString(v.EffectiveEngineVersion)
+			if c.EngineVersion == "" {
+				c.EngineVersion = aws.ToString(v.SelectedEngineVersion)
+			}
+		}
+	}
+	c.OutputLocation = e.opts.OutputLocation
+	if enforce || c.OutputLocation == "" {
+		c.OutputLocation = wgOutput
+	}
+	if c.OutputLocation == "" {
+		return c, fmt.Errorf("athena workgroup %s has no query result location: set query.athena.outputLocation or the workgroup's result location", wg)
+	}
+	if e.opts.ResultReuseMaxAge > 0 && strings.Contains(c.EngineVersion, "version 2") {
+		return c, fmt.Errorf("athena workgroup %s runs %s: query.athena.resultReuse needs Athena engine version 3: upgrade the workgroup or set resultReuse to 0", wg, c.EngineVersion)
+	}
+	return c, nil
 }

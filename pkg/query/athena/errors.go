@@ -3,6 +3,7 @@ package athena
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/athena/types"
 
@@ -93,15 +94,58 @@ func (e *QueryError) Is(target error) bool {
 	return false
 }
 
-// classifyAPIError marks the errors with which Athena refuses a query before queueing it (a
-// syntax error, an unknown table) as the query's.
-func classifyAPIError(err error) error {
+// ErrConfiguration marks a query Athena refused for the datasource's settings or the
+// workgroup's, not for its SQL: no output location, an unknown or disabled workgroup, result
+// reuse on engine version 2. The error names the setting to change.
+var ErrConfiguration = errors.New("Athena configuration")
+
+// classifyAPIError sorts the InvalidRequestException with which Athena refuses a query before
+// queueing it: Athena uses the one error type for the query's faults (a syntax error, an unknown
+// table) and for the configuration's. Only the message tells them apart.
+func classifyAPIError(err error, o Options) error {
 	var ire *types.InvalidRequestException
-	if errors.As(err, &ire) {
-		return &rejectedError{msg: ire.ErrorMessage(), err: err}
+	if !errors.As(err, &ire) {
+		return err
 	}
-	return err
+	msg := ire.ErrorMessage()
+	if setting := configSetting(msg, o); setting != "" {
+		return &configError{msg: msg, setting: setting, err: err}
+	}
+	return &rejectedError{msg: msg, err: err}
 }
+
+// configSetting names what to change for an InvalidRequestException about the configuration;
+// "" when the message is about the query.
+func configSetting(msg string, o Options) string {
+	m := strings.ToLower(msg)
+	wg := o.Workgroup
+	if wg == "" {
+		wg = "primary"
+	}
+	switch {
+	case strings.Contains(m, "output location") || strings.Contains(m, "outputlocation"):
+		return fmt.Sprintf("set query.athena.outputLocation, or a query result location in workgroup %s", wg)
+	case strings.Contains(m, "workgroup") && (strings.Contains(m, "not found") || strings.Contains(m, "does not exist")):
+		return fmt.Sprintf("query.athena.workgroup %q does not exist in this account and region", wg)
+	case strings.Contains(m, "workgroup") && strings.Contains(m, "disabled"):
+		return fmt.Sprintf("workgroup %s (query.athena.workgroup) is disabled: enable it or name another", wg)
+	case strings.Contains(m, "reuse"):
+		return fmt.Sprintf("query.athena.resultReuse needs Athena engine version 3: upgrade workgroup %s or set resultReuse to 0", wg)
+	}
+	return ""
+}
+
+// configError is an Athena refusal because of the configuration. It matches ErrConfiguration
+// and the client's error, not duckdb.ErrInvalid: the query's author can do nothing about it.
+type configError struct {
+	msg, setting string
+	err          error
+}
+
+func (e *configError) Error() string {
+	return "Athena configuration: " + e.setting + " (Athena: " + e.msg + ")"
+}
+func (e *configError) Unwrap() []error { return []error{ErrConfiguration, e.err} }
 
 // rejectedError says what Athena found wrong with a query, without the HTTP details of the
 // call, and matches both duckdb.ErrInvalid and the client's error.
