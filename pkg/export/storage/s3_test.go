@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +21,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
@@ -296,6 +301,11 @@ func TestS3EveryWriteRequestCarriesTheEncryption(t *testing.T) {
 				if got := r.Header.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"); got != c.keyID {
 					t.Errorf("%s %s?%s: kms key %q, want %q", r.Method, r.Path, r.Query, got, c.keyID)
 				}
+				// A Bucket Key spares a KMS call per object with SSE-KMS; SSE-S3 has no key.
+				wantBucketKey := map[bool]string{true: "true", false: ""}[c.sse == storage.SSEKMS]
+				if got := r.Header.Get("X-Amz-Server-Side-Encryption-Bucket-Key-Enabled"); got != wantBucketKey {
+					t.Errorf("%s %s?%s: bucket key enabled %q, want %q", r.Method, r.Path, r.Query, got, wantBucketKey)
+				}
 			}
 		})
 	}
@@ -498,5 +508,67 @@ func TestS3MemoryStaysBoundedByPartsInFlight(t *testing.T) {
 	// buffered object would need all 200 MiB.
 	if limit := int64(4 * (2 + 1) * partSize); grew > limit {
 		t.Fatalf("heap grew by %d MiB, more than %d MiB", grew>>20, limit>>20)
+	}
+}
+
+// TestS3MultipartObjectHasAFullObjectChecksumThatDownloadsValidate uploads an object in parts to
+// versitygw and downloads it with a client that logs: the object's checksum is the CRC32 of the
+// whole object (FULL_OBJECT), so the SDK validates it on download instead of logging "Skipped
+// validation of multipart checksum", as it does for S3's default composite checksum.
+func TestS3MultipartObjectHasAFullObjectChecksumThatDownloadsValidate(t *testing.T) {
+	f := newFixture(t)
+	a := f.archive(t, storage.S3Options{})
+	data := randomBytes(t, 2*partSize+11)
+	if err := write(t, a, key, data).Commit(); err != nil {
+		t.Fatal(err)
+	}
+	_, creates, parts, _ := f.rec.writes()
+	if len(creates) != 1 || len(parts) != 3 {
+		t.Fatalf("%d CreateMultipartUpload and %d UploadPart, want a multipart upload of 3 parts", len(creates), len(parts))
+	}
+	if got := creates[0].Header.Get("X-Amz-Checksum-Type"); got != "FULL_OBJECT" {
+		t.Errorf("CreateMultipartUpload checksum type %q, want FULL_OBJECT", got)
+	}
+	var logged []string
+	var mu sync.Mutex
+	cfg, err := awsx.Load(context.Background(), f.srv.Settings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, fmt.Sprintf(format, v...))
+	})
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(f.srv.Endpoint)
+		o.UsePathStyle = true
+	})
+	out, err := client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &f.bucket, Key: aws.String(key),
+		ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(out.Body)
+	out.Body.Close()
+	if err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("downloaded object differs")
+	}
+	if out.ChecksumType != types.ChecksumTypeFullObject || aws.ToString(out.ChecksumCRC32) == "" || strings.Contains(aws.ToString(out.ChecksumCRC32), "-") {
+		t.Errorf("object checksum %q of type %q, want a full-object CRC32", aws.ToString(out.ChecksumCRC32), out.ChecksumType)
+	}
+	want := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(data)))
+	if aws.ToString(out.ChecksumCRC32) != want {
+		t.Errorf("object checksum %s, want the CRC32 of its bytes %s", aws.ToString(out.ChecksumCRC32), want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range logged {
+		if strings.Contains(l, "Skipped validation") {
+			t.Errorf("the SDK logged %q: the download was not validated", l)
+		}
 	}
 }
