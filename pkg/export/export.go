@@ -234,7 +234,7 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	renewed := e.keepLease(ctx, cancel, name)
+	renewed := e.keepLease(ctx, cancel, name, lease.Expires)
 	defer func() {
 		cancel(nil)
 		<-renewed
@@ -274,26 +274,43 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 }
 
 // keepLease renews the lease while the cycle runs and cancels the cycle if the lease is lost,
-// so an exporter that stalls past its lease never writes a window another has taken over.
-func (e *Exporter) keepLease(ctx context.Context, cancel context.CancelCauseFunc, cluster string) <-chan struct{} {
+// so an exporter that stalls past its lease never writes a window another has taken over. A
+// renewal that fails (a throttle, a 5xx, a timeout) does not lose a lease that is still valid:
+// it is tried again sooner, and the cycle is cancelled only once the lease it holds could lapse
+// before the next try. A lease another exporter has taken cancels at once.
+func (e *Exporter) keepLease(ctx context.Context, cancel context.CancelCauseFunc, cluster string, expires time.Time) <-chan struct{} {
 	done := make(chan struct{})
+	ttl := e.leaseTTL()
+	every, retry := ttl/3, ttl/12
+	// The margin covers the skew between exporters' clocks and the renewal's own duration.
+	margin := ttl / 6
 	go func() {
 		defer close(done)
-		t := time.NewTicker(e.leaseTTL() / 3)
+		t := time.NewTimer(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				got, lease, err := e.store.Acquire(ctx, cluster, e.opts.Owner, e.leaseTTL())
-				if err == nil && !got {
-					err = fmt.Errorf("lease taken by %s", lease.Owner)
-				}
-				if err != nil && ctx.Err() == nil {
-					cancel(fmt.Errorf("cluster %s: lost lease: %w", cluster, err))
-					return
-				}
+			}
+			got, lease, err := e.store.Acquire(ctx, cluster, e.opts.Owner, ttl)
+			if ctx.Err() != nil {
+				return
+			}
+			switch {
+			case err == nil && !got:
+				cancel(fmt.Errorf("cluster %s: lost lease: lease taken by %s", cluster, lease.Owner))
+				return
+			case err == nil:
+				expires = lease.Expires
+				t.Reset(every)
+			case time.Until(expires) > retry+margin:
+				e.opts.Log.Warn("lease renewal failed; trying again while the lease holds", "cluster", cluster, "until", expires, "error", err)
+				t.Reset(retry)
+			default:
+				cancel(fmt.Errorf("cluster %s: lost lease: renewal failed and the lease expires at %s: %w", cluster, expires.Format(time.RFC3339), err))
+				return
 			}
 		}
 	}()

@@ -224,12 +224,36 @@ func (d *Dynamo) Put(ctx context.Context, p *Progress) error {
 	var failed *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &failed):
-		return ErrConflict
+		// The SDK retries a PutItem whose response was lost (a timeout, a reset connection)
+		// and the retry fails the condition when the first attempt was applied. The item as
+		// stored tells: exactly what this call wrote, at the version it wrote, is this call's
+		// own success. Anything else is another writer's.
+		ours, rerr := d.holds(ctx, p.Cluster, p.Table, next.Version, string(doc))
+		if rerr != nil {
+			return fmt.Errorf("state: conditional write of %s/%s failed its condition, and reading it back failed: %w", p.Cluster, p.Table, rerr)
+		}
+		if !ours {
+			return ErrConflict
+		}
 	case err != nil:
 		return d.wrap("PutItem", err)
 	}
 	p.Version = next.Version
 	return nil
+}
+
+// holds reports whether the stored item of (cluster, table) is at version with progress doc.
+// The read is strongly consistent, so it sees a write that was acknowledged to anyone.
+func (d *Dynamo) holds(ctx context.Context, cluster, table string, version int64, doc string) (bool, error) {
+	out, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: itemKey(cluster, table), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, d.wrap("GetItem", err)
+	}
+	if out.Item == nil {
+		return false, nil
+	}
+	v, err := getN(out.Item, attrVersion)
+	return err == nil && v == version && getS(out.Item, attrProgress) == doc, nil
 }
 
 // List implements Store. It scans the table: one item per (cluster, table) keeps it small.

@@ -1,13 +1,17 @@
 package state_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -125,5 +129,87 @@ func TestDynamoAccessDeniedNamesTheMissingPermission(t *testing.T) {
 				t.Fatalf("error %v, want one naming the table and %q", err, c.want)
 			}
 		})
+	}
+}
+
+// lostResponses stands between the client and dynalite and loses the response of the first
+// attempt of every PutItem of a progress item after the server has applied it, as a timeout or a
+// reset connection does. The SDK retries the identical request, which then fails its condition.
+type lostResponses struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	lost int
+}
+
+func (l *lostResponses) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		body, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || !strings.HasSuffix(req.Header.Get("X-Amz-Target"), ".PutItem") || strings.Contains(string(body), "#lease") {
+		return resp, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen[string(body)] {
+		return resp, nil
+	}
+	l.seen[string(body)] = true
+	l.lost++
+	resp.Body.Close()
+	return nil, errors.New("connection reset by peer (response lost after the write)")
+}
+
+// TestDynamoRetriedWriteThatFindsItsOwnValueIsSuccess loses the response of each conditional
+// write after dynalite applied it: the SDK's retry fails the condition, and the store must read
+// the item back and find its own value rather than report a conflict. A write that finds
+// another writer's value still is a conflict.
+func TestDynamoRetriedWriteThatFindsItsOwnValueIsSuccess(t *testing.T) {
+	srv := awstest.StartDynamoDB(t)
+	lost := &lostResponses{seen: map[string]bool{}}
+	settings := srv.Settings()
+	settings.HTTPClient = &http.Client{Transport: lost}
+	settings.MaxBackoff = 50 * time.Millisecond
+	table := awstest.Table("state")
+	ctx := context.Background()
+	s, err := state.OpenDynamo(ctx, dynamoClient(t, srv.Endpoint, settings), state.DynamoOptions{Table: table, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := state.Progress{Cluster: "c1", Table: "stl_query", Rows: 5}
+	if err := s.Put(ctx, &p); err != nil {
+		t.Fatalf("first write (attribute_not_exists) with its response lost: %v", err)
+	}
+	p.Rows = 9
+	if err := s.Put(ctx, &p); err != nil {
+		t.Fatalf("second write (version 1) with its response lost: %v", err)
+	}
+	if lost.lost != 2 {
+		t.Fatalf("%d responses lost, want 2: the test did not exercise the retry", lost.lost)
+	}
+	got, err := s.Get(ctx, "c1", "stl_query")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 2 || got.Rows != 9 || p.Version != 2 {
+		t.Errorf("stored version %d rows %d, caller's version %d; want 2, 9, 2", got.Version, got.Rows, p.Version)
+	}
+
+	// Another writer at the version this one read: a real conflict, response lost or not.
+	other, err := state.OpenDynamo(ctx, dynamoClient(t, srv.Endpoint, srv.Settings()), state.DynamoOptions{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := got
+	theirs.Rows = 100
+	if err := other.Put(ctx, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	stale := got
+	stale.Rows = 11
+	if err := s.Put(ctx, &stale); !errors.Is(err, state.ErrConflict) {
+		t.Errorf("write over another writer's version: %v, want ErrConflict", err)
 	}
 }
