@@ -61,8 +61,11 @@ export interface StateSettings {
   dynamodb?: DynamoDBStateSettings;
 }
 
-/** AWS credential chains the backend accepts. @grafana/aws-sdk calls "profile" "credentials". */
-export type AwsAuthType = 'default' | 'keys' | 'profile';
+/**
+ * AWS credential chains the backend accepts, in Grafana's names; "profile" is this datasource's
+ * older name of "credentials" (the shared credentials file).
+ */
+export type AwsAuthType = 'default' | 'keys' | 'profile' | 'credentials' | 'ec2_iam_role' | 'grafana_assume_role';
 
 /** Services whose endpoint can be overridden in aws.endpoints; S3 and DynamoDB have their own. */
 export const AWS_SERVICES = ['athena', 'glue', 'redshift', 'ssm', 'sts'] as const;

@@ -1,7 +1,9 @@
 // Package awsx turns the product's AWS settings into an aws.Config: where credentials come from
-// (the SDK's default chain, static keys, a shared-config profile), an optional role to assume
-// with an external id, the region and the retry policy. It owns nothing else: service clients,
-// their endpoints and their errors belong to the packages that call them.
+// (the SDK's default chain, static keys, a shared-config profile, the EC2 instance or ECS task
+// role, Grafana's own assume role), an optional role to assume with an external id, the region
+// and the retry policy, under the restrictions a Grafana administrator sets for AWS datasources.
+// It owns nothing else: service clients, their endpoints and their errors belong to the packages
+// that call them.
 package awsx
 
 import (
@@ -9,6 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +21,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -29,12 +37,115 @@ const (
 	AuthDefault AuthType = "default"
 	// AuthKeys uses a static access key and secret key.
 	AuthKeys AuthType = "keys"
-	// AuthProfile uses a named profile of the shared config and credentials files.
+	// AuthCredentials uses a named profile of the shared config and credentials files
+	// (Grafana's "Credentials file").
+	AuthCredentials AuthType = "credentials"
+	// AuthProfile is this product's earlier name of AuthCredentials.
 	AuthProfile AuthType = "profile"
+	// AuthEC2IAMRole uses the role of the EC2 instance (IMDS) or, in an ECS task, the task role
+	// (the container credentials endpoint), and nothing else: no environment, no shared files.
+	AuthEC2IAMRole AuthType = "ec2_iam_role"
+	// AuthGrafanaAssumeRole assumes AssumeRoleARN with credentials Grafana provides (Grafana
+	// Cloud: the shared-file profile assume_role_credentials) and the external id Grafana sets.
+	AuthGrafanaAssumeRole AuthType = "grafana_assume_role"
 )
 
 // AuthTypes lists the accepted AuthType values.
-var AuthTypes = []AuthType{AuthDefault, AuthKeys, AuthProfile}
+var AuthTypes = []AuthType{AuthDefault, AuthKeys, AuthCredentials, AuthProfile, AuthEC2IAMRole, AuthGrafanaAssumeRole}
+
+// Provider is the name Grafana's allowed_auth_providers uses for the auth type.
+func (a AuthType) Provider() string {
+	switch a {
+	case "", AuthDefault, "arn":
+		return string(AuthDefault)
+	case AuthProfile, "sharedCreds":
+		return string(AuthCredentials)
+	}
+	return string(a)
+}
+
+// grafanaAssumeRoleProfile is the shared-file profile Grafana provides the source credentials
+// of its assume role in, when they are not mounted elsewhere.
+const grafanaAssumeRoleProfile = "assume_role_credentials"
+
+// The variables through which Grafana passes its [aws] settings to plugins: per request in the
+// plugin context's Grafana config, and in the plugin's environment.
+const (
+	EnvAllowedAuthProviders = "AWS_AUTH_AllowedAuthProviders"
+	EnvAssumeRoleEnabled    = "AWS_AUTH_AssumeRoleEnabled"
+	EnvExternalID           = "AWS_AUTH_EXTERNAL_ID"
+	EnvSessionDuration      = "AWS_AUTH_SESSION_DURATION"
+)
+
+// Restrictions are what a Grafana administrator allows AWS datasources ([aws] in grafana.ini):
+// the auth providers, whether a role may be assumed, the external id of Grafana's own assume
+// role, and how long assumed-role sessions last.
+type Restrictions struct {
+	// AllowedAuthProviders in Grafana's names: default, keys, credentials, ec2_iam_role,
+	// grafana_assume_role.
+	AllowedAuthProviders []string
+	AssumeRoleEnabled    bool
+	// ExternalID is Grafana's, for grafana_assume_role; a datasource's externalId is its own.
+	ExternalID string
+	// SessionDuration of assumed-role credentials; 0 keeps STS's default (15 minutes).
+	SessionDuration time.Duration
+}
+
+// DefaultAllowedAuthProviders are Grafana's when its administrator sets none.
+var DefaultAllowedAuthProviders = []string{"default", "keys", "credentials"}
+
+// ReadRestrictions reads Grafana's restrictions from get (the plugin context's Grafana config,
+// or the environment), with Grafana's defaults for what is not set. An unreadable value is an
+// error naming the variable: a restriction is never silently dropped.
+func ReadRestrictions(get func(string) string) (*Restrictions, error) {
+	r := &Restrictions{AllowedAuthProviders: DefaultAllowedAuthProviders, AssumeRoleEnabled: true}
+	if v := get(EnvAllowedAuthProviders); strings.TrimSpace(v) != "" {
+		var list []string
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				list = append(list, p)
+			}
+		}
+		r.AllowedAuthProviders = list
+	}
+	if v := strings.TrimSpace(get(EnvAssumeRoleEnabled)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("awsx: Grafana's %s is %q, not true or false", EnvAssumeRoleEnabled, v)
+		}
+		r.AssumeRoleEnabled = b
+	}
+	r.ExternalID = get(EnvExternalID)
+	if v := strings.TrimSpace(get(EnvSessionDuration)); v != "" {
+		d, err := parseDuration(v)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("awsx: Grafana's %s is %q, not a duration such as 15m", EnvSessionDuration, v)
+		}
+		r.SessionDuration = d
+	}
+	return r, nil
+}
+
+// parseDuration reads Go durations and Grafana's day and week units (1d, 1w).
+func parseDuration(v string) (time.Duration, error) {
+	for unit, d := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(v, unit); ok {
+			i, err := strconv.Atoi(n)
+			return time.Duration(i) * d, err
+		}
+	}
+	return time.ParseDuration(v)
+}
+
+// HasRestrictions reports whether get sets any of Grafana's AWS variables.
+func HasRestrictions(get func(string) string) bool {
+	for _, k := range []string{EnvAllowedAuthProviders, EnvAssumeRoleEnabled, EnvExternalID, EnvSessionDuration} {
+		if get(k) != "" {
+			return true
+		}
+	}
+	return false
+}
 
 // DefaultMaxAttempts is how often a request is tried, first attempt included, before its error
 // is returned. The SDK's standard retryer waits with exponential backoff and jitter in between.
@@ -61,13 +172,16 @@ type Settings struct {
 	MaxBackoff time.Duration
 	// HTTPClient replaces the SDK's HTTP client (tests record requests with it).
 	HTTPClient *http.Client
+	// Restrictions, when set, are the Grafana administrator's: an auth type or a role
+	// assumption they do not allow is an error. Nil (the CLI outside Grafana) restricts nothing.
+	Restrictions *Restrictions
 }
 
 // String describes the settings without their secrets.
 func (s Settings) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "auth=%s", s.AuthType)
-	if s.AuthType == AuthProfile {
+	if s.AuthType == AuthProfile || s.AuthType == AuthCredentials {
 		fmt.Fprintf(&b, " profile=%s", s.Profile)
 	}
 	if s.AuthType == AuthKeys {
@@ -89,17 +203,32 @@ func (s Settings) String() string {
 // Check reports the first problem of the settings, naming the field.
 func (s Settings) Check() error {
 	switch s.AuthType {
-	case AuthDefault, "":
+	case AuthDefault, "", "arn":
 	case AuthKeys:
 		if s.AccessKey == "" || s.SecretKey == "" {
 			return errors.New("awsx: authType keys needs accessKey and secretKey")
 		}
-	case AuthProfile:
+	case AuthProfile, AuthCredentials, "sharedCreds", AuthEC2IAMRole:
+	case AuthGrafanaAssumeRole:
+		if s.AssumeRoleARN == "" {
+			return errors.New("awsx: authType grafana_assume_role needs assumeRoleArn: the role Grafana assumes")
+		}
+		if s.Restrictions == nil || s.Restrictions.ExternalID == "" {
+			return fmt.Errorf("awsx: authType grafana_assume_role needs the external id Grafana provides (%s); this Grafana sets none", EnvExternalID)
+		}
 	default:
-		return fmt.Errorf("awsx: unknown authType %q (want default, keys or profile)", s.AuthType)
+		return fmt.Errorf("awsx: unknown authType %q (want default, keys, credentials, ec2_iam_role or grafana_assume_role)", s.AuthType)
 	}
 	if s.ExternalID != "" && s.AssumeRoleARN == "" {
 		return errors.New("awsx: externalId is set without assumeRoleArn")
+	}
+	if r := s.Restrictions; r != nil {
+		if p := s.AuthType.Provider(); !slices.Contains(r.AllowedAuthProviders, p) {
+			return fmt.Errorf("awsx: authType %s is not allowed by this Grafana (allowed_auth_providers: %s)", p, strings.Join(r.AllowedAuthProviders, ", "))
+		}
+		if s.AssumeRoleARN != "" && s.AuthType != AuthGrafanaAssumeRole && !r.AssumeRoleEnabled {
+			return errors.New("awsx: assumeRoleArn is set, but this Grafana does not allow assuming a role (assume_role_enabled = false)")
+		}
 	}
 	return nil
 }
@@ -131,10 +260,12 @@ func Load(ctx context.Context, s Settings) (aws.Config, error) {
 	case AuthKeys:
 		opts = append(opts, awsconfig.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, "")))
-	case AuthProfile:
+	case AuthProfile, AuthCredentials, "sharedCreds":
 		if s.Profile != "" {
 			opts = append(opts, awsconfig.WithSharedConfigProfile(s.Profile))
 		}
+	case AuthGrafanaAssumeRole:
+		opts = append(opts, awsconfig.WithSharedConfigProfile(grafanaAssumeRoleProfile))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -148,6 +279,9 @@ func Load(ctx context.Context, s Settings) (aws.Config, error) {
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("awsx: no region: set aws.region (or AWS_REGION)")
 	}
+	if s.AuthType == AuthEC2IAMRole {
+		cfg.Credentials = aws.NewCredentialsCache(instanceRole(cfg))
+	}
 	if s.AssumeRoleARN != "" {
 		client := sts.NewFromConfig(cfg, func(o *sts.Options) {
 			if s.STSEndpoint != "" {
@@ -156,12 +290,45 @@ func Load(ctx context.Context, s Settings) (aws.Config, error) {
 		})
 		role := stscreds.NewAssumeRoleProvider(client, s.AssumeRoleARN, func(o *stscreds.AssumeRoleOptions) {
 			o.RoleSessionName = "stlarchive"
-			if s.ExternalID != "" {
-				o.ExternalID = aws.String(s.ExternalID)
+			externalID := s.ExternalID
+			if s.AuthType == AuthGrafanaAssumeRole {
+				// Grafana's external id names the Grafana stack: a datasource cannot choose it.
+				externalID = s.Restrictions.ExternalID
+			}
+			if externalID != "" {
+				o.ExternalID = aws.String(externalID)
+			}
+			if r := s.Restrictions; r != nil && r.SessionDuration > 0 {
+				o.Duration = r.SessionDuration
 			}
 		})
 		// The cache refreshes the role's temporary credentials shortly before they expire.
 		cfg.Credentials = aws.NewCredentialsCache(role)
 	}
 	return cfg, nil
+}
+
+// instanceRole is the role of the ECS task when the container credentials endpoint is set
+// (AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI, with an optional authorization token),
+// else the EC2 instance's role from the instance metadata service.
+func instanceRole(cfg aws.Config) aws.CredentialsProvider {
+	uri := os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+	if rel := os.Getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); rel != "" {
+		uri = "http://169.254.170.2" + rel
+	}
+	if uri != "" {
+		return endpointcreds.New(uri, func(o *endpointcreds.Options) {
+			o.HTTPClient = cfg.HTTPClient
+			if tok := os.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN"); tok != "" {
+				o.AuthorizationToken = tok
+			}
+			if file := os.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); file != "" {
+				o.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
+					b, err := os.ReadFile(file)
+					return strings.TrimSpace(string(b)), err
+				})
+			}
+		})
+	}
+	return ec2rolecreds.New(func(o *ec2rolecreds.Options) { o.Client = imds.NewFromConfig(cfg) })
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
@@ -106,7 +107,8 @@ type DynamoDBState struct {
 // (@grafana/aws-sdk): authType, profile, assumeRoleArn, externalId, region in jsonData, and
 // accessKey, secretKey in secureJsonData.
 type AWS struct {
-	// AuthType is "default" (the SDK's default chain; also when empty), "keys" or "profile".
+	// AuthType is "default" (the SDK's default chain; also when empty), "keys", "credentials"
+	// (alias "profile"), "ec2_iam_role" or "grafana_assume_role": Grafana's names.
 	AuthType      string
 	Profile       string
 	AssumeRoleARN string
@@ -118,13 +120,16 @@ type AWS struct {
 	// Endpoints override the endpoint of a service by its key in AWSServices (a VPC endpoint,
 	// a test server). S3 and DynamoDB have theirs in archive.s3 and state.dynamodb.
 	Endpoints map[string]string
+	// Restrictions are the Grafana administrator's ([aws] allowed_auth_providers,
+	// assume_role_enabled, …); nil outside Grafana when the environment sets none.
+	Restrictions *awsx.Restrictions
 }
 
 // AWSServices are the keys of AWS.Endpoints.
 var AWSServices = []string{"athena", "glue", "redshift", "ssm", "sts"}
 
 // AWSAuthTypes are the accepted AWS.AuthType values.
-var AWSAuthTypes = []string{"default", "keys", "profile"}
+var AWSAuthTypes = []string{"default", "keys", "credentials", "profile", "ec2_iam_role", "grafana_assume_role"}
 
 // SSE values of S3Archive.
 const (

@@ -75,6 +75,12 @@ func (o *object) get(key string) (any, bool) {
 	return v, ok && v != nil
 }
 
+// has reports whether key is present (and not null), without marking it read.
+func (o *object) has(key string) bool {
+	v, ok := o.m[key]
+	return ok && v != nil
+}
+
 // str sets *dst when key holds a string and reports whether the key was present.
 func (o *object) str(key string, dst *string) bool {
 	v, ok := o.get(key)

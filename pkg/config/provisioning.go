@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
 )
 
 // LoadProvisioning reads this plugin's datasource from a Grafana datasource provisioning file
@@ -54,7 +56,16 @@ func LoadProvisioning(path string, name string, env func(string) (string, bool))
 	if err != nil {
 		return Config{}, prefixEach(prefix, err)
 	}
-	cfg, err := FromSettings(jsonData, secure)
+	// Outside Grafana, its AWS restrictions apply only when the environment sets them, as
+	// Grafana sets them for its plugins.
+	get := func(k string) string { v, _ := env(k); return v }
+	var restrictions *awsx.Restrictions
+	if awsx.HasRestrictions(get) {
+		if restrictions, err = awsx.ReadRestrictions(get); err != nil {
+			return Config{}, err
+		}
+	}
+	cfg, err := FromSettingsIn(jsonData, secure, restrictions)
 	if err != nil {
 		return Config{}, prefixEach(prefix, err)
 	}

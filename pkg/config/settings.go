@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
@@ -56,6 +57,13 @@ func PasswordKey(cluster string) string { return passwordKey + cluster }
 // Relative archive and state paths are kept as they are, that is relative to the working
 // directory of the process; LoadProvisioning resolves them against the provisioning file instead.
 func FromSettings(jsonData []byte, secure map[string]string) (Config, error) {
+	return FromSettingsIn(jsonData, secure, nil)
+}
+
+// FromSettingsIn is FromSettings under the AWS restrictions of the Grafana that runs the
+// datasource: an auth type or a role assumption the administrator does not allow is a problem
+// of the field that asks for it.
+func FromSettingsIn(jsonData []byte, secure map[string]string, restrictions *awsx.Restrictions) (Config, error) {
 	var probs problems
 	root := parseObject(&probs, "jsonData", jsonData)
 	if root == nil {
@@ -66,6 +74,7 @@ func FromSettings(jsonData []byte, secure map[string]string) (Config, error) {
 	root.done()
 	validate(&probs, &cfg)
 	attachPasswords(&probs, &cfg, secure)
+	cfg.AWS.Restrictions = restrictions
 	validateAWS(&probs, &cfg)
 	if err := probs.err(); err != nil {
 		return Config{}, err
@@ -142,6 +151,17 @@ func decode(root *object) Config {
 	aws.str("assumeRoleArn", &cfg.AWS.AssumeRoleARN)
 	aws.str("externalId", &cfg.AWS.ExternalID)
 	aws.str("region", &cfg.AWS.Region)
+	// Grafana's AWS datasources keep the same settings at the top of jsonData (region as
+	// defaultRegion, the service endpoint as endpoint), so a block copied from the Athena
+	// datasource works here. jsonData.aws is this product's own place; a setting given in both
+	// places must agree.
+	var endpoint string
+	grafanaStyle(root, aws, "authType", "authType", &cfg.AWS.AuthType)
+	grafanaStyle(root, aws, "profile", "profile", &cfg.AWS.Profile)
+	grafanaStyle(root, aws, "assumeRoleArn", "assumeRoleArn", &cfg.AWS.AssumeRoleARN)
+	grafanaStyle(root, aws, "externalId", "externalId", &cfg.AWS.ExternalID)
+	grafanaStyle(root, aws, "defaultRegion", "region", &cfg.AWS.Region)
+	root.str("endpoint", &endpoint)
 	if eps, ok := aws.optionalObject("endpoints"); ok {
 		cfg.AWS.Endpoints = map[string]string{}
 		for _, svc := range AWSServices {
@@ -151,6 +171,18 @@ func decode(root *object) Config {
 			}
 		}
 		eps.done()
+	}
+	if endpoint != "" {
+		// The Athena datasource's endpoint is Athena's.
+		switch cur := cfg.AWS.Endpoints["athena"]; {
+		case cur == "":
+			if cfg.AWS.Endpoints == nil {
+				cfg.AWS.Endpoints = map[string]string{}
+			}
+			cfg.AWS.Endpoints["athena"] = endpoint
+		case cur != endpoint:
+			root.probs.add("jsonData.endpoint", "is Athena's endpoint and disagrees with jsonData.aws.endpoints.athena (%q): set one", cur)
+		}
 	}
 	aws.done()
 
@@ -320,4 +352,20 @@ func knownNames(cs []Cluster) string {
 		names[i] = c.Name
 	}
 	return " (known: " + strings.Join(names, ", ") + ")"
+}
+
+// grafanaStyle reads a top-level jsonData key of Grafana's AWS datasources into dst, which
+// jsonData.aws.<ours> may already have set: the two must then agree.
+func grafanaStyle(root, aws *object, key, ours string, dst *string) {
+	cur := *dst
+	var v string
+	if !root.str(key, &v) || v == "" {
+		return
+	}
+	switch {
+	case cur == "" || !aws.has(ours):
+		*dst = v
+	case cur != v:
+		root.probs.add("jsonData."+key, "is %q but jsonData.aws.%s is %q: set one, or make them agree", v, ours, cur)
+	}
 }

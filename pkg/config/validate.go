@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
@@ -171,6 +172,23 @@ func validateAWS(probs *problems, cfg *Config) {
 	}
 	if a.ExternalID != "" && a.AssumeRoleARN == "" {
 		probs.add(path+"externalId", "is used only with assumeRoleArn, which is empty")
+	}
+	if a.AuthType == string(awsx.AuthGrafanaAssumeRole) && a.AssumeRoleARN == "" {
+		probs.add(path+"assumeRoleArn", "required with authType grafana_assume_role: the role Grafana assumes")
+	}
+	r := a.Restrictions
+	if r == nil {
+		return
+	}
+	// The Grafana administrator's restrictions, as Grafana's own AWS datasources apply them.
+	if p := awsx.AuthType(a.AuthType).Provider(); !slices.Contains(r.AllowedAuthProviders, p) {
+		probs.add(path+"authType", "%s is not allowed by this Grafana: its [aws] allowed_auth_providers are %s", p, strings.Join(r.AllowedAuthProviders, ", "))
+	}
+	if a.AssumeRoleARN != "" && a.AuthType != string(awsx.AuthGrafanaAssumeRole) && !r.AssumeRoleEnabled {
+		probs.add(path+"assumeRoleArn", "is set, but this Grafana does not allow assuming a role ([aws] assume_role_enabled = false)")
+	}
+	if a.AuthType == string(awsx.AuthGrafanaAssumeRole) && r.ExternalID == "" {
+		probs.add(path+"authType", "grafana_assume_role needs the external id Grafana provides (%s), and this Grafana sets none", awsx.EnvExternalID)
 	}
 }
 

@@ -104,6 +104,7 @@ func AWSSettings(a config.AWS, region string) awsx.Settings {
 		ExternalID:    a.ExternalID,
 		Region:        region,
 		STSEndpoint:   a.Endpoints["sts"],
+		Restrictions:  a.Restrictions,
 	}
 }
 

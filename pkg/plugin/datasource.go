@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,8 +17,10 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	gcfg "github.com/grafana/grafana-plugin-sdk-go/config"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/app"
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
 	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
@@ -52,7 +55,13 @@ var (
 // do not fail the instance: CheckHealth and every query report what is wrong with them.
 func NewDatasource(ctx context.Context, settings backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	d := &Datasource{log: backend.Logger.With("datasource", settings.UID)}
-	d.cfg, d.cfgErr = config.FromSettings(settings.JSONData, settings.DecryptedSecureJSONData)
+	restrictions, err := awsRestrictions(ctx)
+	if err != nil {
+		d.cfgErr = err
+		d.log.Warn("invalid Grafana AWS settings", "error", err)
+		return d, nil
+	}
+	d.cfg, d.cfgErr = config.FromSettingsIn(settings.JSONData, settings.DecryptedSecureJSONData, restrictions)
 	if d.cfgErr != nil {
 		d.log.Warn("invalid datasource settings", "error", d.cfgErr)
 		return d, nil
@@ -107,6 +116,17 @@ func (d *Datasource) ensureCatalog(ctx context.Context) {
 		d.log.Warn("glue catalog: cluster list entries left out of the projection, not cluster names", "entries", r.SkippedClusters)
 	}
 	d.log.Info("glue catalog ready", "database", r.Database, "created", r.Names(catalog.Created), "updated", r.Names(catalog.Updated))
+}
+
+// awsRestrictions are the Grafana administrator's AWS settings, as Grafana's own AWS datasources
+// read them: from the Grafana config of the request's plugin context, else from the plugin's
+// environment, with Grafana's defaults for what neither sets.
+func awsRestrictions(ctx context.Context) (*awsx.Restrictions, error) {
+	get := os.Getenv
+	if gc := gcfg.GrafanaConfigFromContext(ctx); gc != nil && awsx.HasRestrictions(gc.Get) {
+		get = gc.Get
+	}
+	return awsx.ReadRestrictions(get)
 }
 
 // Dispose stops the exporter and waits for it: Grafana disposes an instance when its settings

@@ -117,14 +117,18 @@ describe('fromConnectionView', () => {
     expect(fromConnectionView(options, view).jsonData.aws?.authType).toBe('profile');
   });
 
-  it.each(['grafana_assume_role', 'ec2_iam_role', 'arn'])(
-    'keeps the previous authType when the SDK offers %s, which the backend does not run',
-    (sdk) => {
-      const options = dataSourceSettings({ aws: { authType: 'keys' } });
-      const view = withView(toConnectionView(options), { authType: sdk as ConnectionView['jsonData']['authType'] });
-      expect(fromConnectionView(options, view).jsonData.aws?.authType).toBe('keys');
-    }
-  );
+  it.each(['grafana_assume_role', 'ec2_iam_role'] as const)('stores the SDK provider %s as it is', (sdk) => {
+    const options = dataSourceSettings({ aws: { authType: 'keys' } });
+    const view = withView(toConnectionView(options), { authType: sdk as ConnectionView['jsonData']['authType'] });
+    expect(fromConnectionView(options, view).jsonData.aws?.authType).toBe(sdk);
+    expect(toConnectionView(fromConnectionView(options, view)).jsonData.authType).toBe(sdk);
+  });
+
+  it('keeps the previous authType when the SDK offers the legacy arn, which the backend does not run', () => {
+    const options = dataSourceSettings({ aws: { authType: 'keys' } });
+    const view = withView(toConnectionView(options), { authType: 'arn' as ConnectionView['jsonData']['authType'] });
+    expect(fromConnectionView(options, view).jsonData.aws?.authType).toBe('keys');
+  });
 
   it('drops fields the SDK emptied, so the backend defaults apply', () => {
     const options = dataSourceSettings({ aws: { authType: 'default', region: 'eu-west-1', externalId: 'x' } });

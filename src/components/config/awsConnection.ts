@@ -20,14 +20,20 @@ const TO_SDK: Record<AwsAuthType, SdkAuthType> = {
   default: SdkAuthType.Default,
   keys: SdkAuthType.Keys,
   profile: SdkAuthType.Credentials,
+  credentials: SdkAuthType.Credentials,
+  ec2_iam_role: SdkAuthType.EC2IAMRole,
+  grafana_assume_role: SdkAuthType.GrafanaAssumeRole,
 };
 
-// Only the chains the backend implements. Grafana may offer more (Workspace IAM Role, Grafana
-// Assume Role) when its administrator allows them; choosing one keeps the previous choice.
+// The chains the backend implements; ConnectionConfig offers those the Grafana administrator
+// allows. Anything else (the legacy "arn") keeps the previous choice. The credentials file keeps
+// the backend's older name "profile", which existing settings hold.
 const FROM_SDK: Partial<Record<string, AwsAuthType>> = {
   [SdkAuthType.Default]: 'default',
   [SdkAuthType.Keys]: 'keys',
   [SdkAuthType.Credentials]: 'profile',
+  [SdkAuthType.EC2IAMRole]: 'ec2_iam_role',
+  [SdkAuthType.GrafanaAssumeRole]: 'grafana_assume_role',
 };
 
 /** Picks the AWS key entries out of a secureJsonData or secureJsonFields object. */
