@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -26,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // AuthType says where credentials come from. The names are those of Grafana's AWS datasources
@@ -175,6 +177,9 @@ type Settings struct {
 	// Restrictions, when set, are the Grafana administrator's: an auth type or a role
 	// assumption they do not allow is an error. Nil (the CLI outside Grafana) restricts nothing.
 	Restrictions *Restrictions
+	// Observe, when set, is told the service id and operation of every call the clients of the
+	// config make (the IAM policy test collects them).
+	Observe func(service, operation string)
 }
 
 // String describes the settings without their secrets.
@@ -270,6 +275,16 @@ func Load(ctx context.Context, s Settings) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("awsx: load config: %w", err)
+	}
+	if s.Observe != nil {
+		observe := s.Observe
+		cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("stlarchiveObserve",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					observe(awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx))
+					return next.HandleFinalize(ctx, in)
+				}), middleware.After)
+		})
 	}
 	if s.HTTPClient != nil {
 		// Set after loading: a CA bundle from the environment cannot be applied to a plain

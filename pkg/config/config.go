@@ -123,6 +123,9 @@ type AWS struct {
 	// Restrictions are the Grafana administrator's ([aws] allowed_auth_providers,
 	// assume_role_enabled, …); nil outside Grafana when the environment sets none.
 	Restrictions *awsx.Restrictions
+	// Observe, when set, is told every AWS call's service and operation (tests of the IAM
+	// policy); never set from jsonData.
+	Observe func(service, operation string)
 }
 
 // AWSServices are the keys of AWS.Endpoints.

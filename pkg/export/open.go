@@ -105,6 +105,7 @@ func AWSSettings(a config.AWS, region string) awsx.Settings {
 		Region:        region,
 		STSEndpoint:   a.Endpoints["sts"],
 		Restrictions:  a.Restrictions,
+		Observe:       a.Observe,
 	}
 }
 

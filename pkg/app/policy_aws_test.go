@@ -1,0 +1,176 @@
+package app_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/app"
+	"github.com/stlarchive/redshift-stl-archive/pkg/awsx/iampolicy"
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awsfake"
+	"github.com/stlarchive/redshift-stl-archive/pkg/internal/simtest"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query"
+)
+
+// calls records the AWS calls of every client a configuration makes.
+type calls struct {
+	mu  sync.Mutex
+	ops map[string]bool
+}
+
+func (c *calls) observe(service, operation string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ops[service+"."+operation] = true
+}
+
+func (c *calls) sorted() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for op := range c.ops {
+		out = append(out, op)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestIAMPolicyCoversEveryAWSCallTheCodeMakes runs the AWS paths of the product against the local
+// servers and fakes, recording the service and operation of every call: clusters from SSM (one
+// found by DescribeClusters, one through its 2018 Glue connection) with IAM logins, one cluster
+// with iam-identity, an export cycle to S3 and DynamoDB with the health check's writability test
+// and the status, the embedded engine over the S3 archive, and Athena with its health check and
+// the Glue catalog. Every call must need a permission of pkg/awsx/iampolicy, from which the
+// documented policy is generated.
+func TestIAMPolicyCoversEveryAWSCallTheCodeMakes(t *testing.T) {
+	ctx := context.Background()
+	rec := &calls{ops: map[string]bool{}}
+	d := newS3Deployment(t)
+	c := simtest.New(t, "policy", 0.5)
+	last := c.History(t, 20*time.Minute)
+
+	rsFake := awsfake.NewRedshift(t)
+	rsFake.IAMIdentity = "stl-policy-test"
+	var roles []string
+	var rolesMu sync.Mutex
+	rsFake.OnCredentials = func(ic awsfake.IssuedCredentials) error {
+		rolesMu.Lock()
+		roles = append(roles, ic.DBUser)
+		rolesMu.Unlock()
+		return loginRole(ctx, c.Conn, ic)
+	}
+	t.Cleanup(func() {
+		for _, r := range roles {
+			ident := pgx.Identifier{r}.Sanitize()
+			_, _ = c.Conn.Exec(context.Background(), "DROP OWNED BY "+ident)
+			_, _ = c.Conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+ident)
+		}
+	})
+	for _, id := range []string{"pol-listed", "pol-glue", "pol-identity"} {
+		addr := c.Cfg.Host
+		if id == "pol-glue" {
+			addr = "" // not yet available in DescribeClusters: the Glue connection has the endpoint
+		}
+		rsFake.AddCluster(awsfake.RedshiftCluster{Identifier: id, Address: addr, Port: c.Cfg.Port, DBName: c.Cfg.Database, Status: map[bool]string{true: "creating"}[addr == ""]})
+	}
+	ssmFake := awsfake.NewSSM(t)
+	ssmFake.Put(ssmPrefix+".global.s3_prefix", awsfake.String, "s3://legacy-stl-bucket/stl/")
+	ssmFake.Put(ssmPrefix+".global.enabled_cluster_list", awsfake.StringList, "pol-listed,pol-glue")
+	user := "policy_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "_")
+	putSSMCluster(ssmFake, "pol-listed", user, "", "")
+	putSSMCluster(ssmFake, "pol-glue", user, "", "")
+	ssmFake.Put(ssmPrefix+".pol-glue.connection", awsfake.String, "stl-pol-glue")
+	glueFake := awsfake.NewGlue(t)
+	glueFake.AddConnection("stl-pol-glue", map[string]string{"JDBC_CONNECTION_URL": "jdbc:redshift://" + endpointOf(c)})
+
+	identity := clusterJSON(c)
+	identity["name"], identity["auth"], identity["user"] = "pol-identity", config.AuthIAMIdentity, ""
+	archive := d.archiveJSON(t.TempDir(), d.s3.Endpoint)
+	cfg := settings(t, map[string]any{
+		"archive":  archive,
+		"state":    d.stateJSON(),
+		"aws":      awsJSON(map[string]string{"ssm": ssmFake.URL, "redshift": rsFake.URL, "glue": glueFake.URL}),
+		"ssm":      map[string]any{"auth": config.AuthIAM, "sslMode": "disable"},
+		"export":   map[string]any{"lag": simtest.Lag.String(), "queryGroup": simtest.QueryGroup},
+		"clusters": []any{identity},
+	}, awsKeys())
+	cfg.AWS.Observe = rec.observe
+
+	exp, fleet, err := app.OpenExporter(ctx, cfg, export.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		exp.Close()
+		exp.Store().Close()
+	})
+	if len(fleet.Problems) != 0 {
+		t.Fatalf("fleet problems: %v", fleet.Problems)
+	}
+	simtest.WaitPastLag(t, c, last)
+	for _, r := range exp.Cycle(ctx) {
+		if err := r.Failed(); err != nil {
+			t.Fatalf("cycle of %s: %v", r.Cluster, err)
+		}
+	}
+	if err := exp.Archive().CheckWritable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := export.Status(ctx, exp.Store(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The embedded engine over the S3 archive.
+	q, err := app.OpenQueries(ctx, fleet.Config, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	if _, err := q.Service.Run(ctx, query.Request{Model: query.Model{RefID: "A", QueryType: query.TypeSQL,
+		RawSQL: "SELECT count(*) AS n FROM stl_query WHERE $__dayFilter()"}, From: last.Add(-time.Hour), To: last}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Athena, its health check and the Glue catalog.
+	athenaFake := awsfake.NewAthena(t)
+	acfg := settings(t, athenaJSON(t, athenaFake.URL, glueFake.URL), awsKeys())
+	acfg.AWS.Observe = rec.observe
+	aq, err := app.OpenQueries(ctx, acfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aq.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	athenaFake.On("SELECT 1", awsfake.AthenaScript{Columns: []awsfake.AthenaColumn{{Name: "n", Type: "integer"}}})
+	if _, err := aq.Service.Run(ctx, query.Request{Model: query.Model{RefID: "A", QueryType: query.TypeSQL, RawSQL: "SELECT 1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.EnsureCatalog(ctx, acfg, []string{"pol-listed"}); err != nil {
+		t.Fatal(err)
+	}
+
+	got := rec.sorted()
+	t.Logf("AWS calls made: %v", got)
+	for _, op := range got {
+		if !iampolicy.Covers(op) {
+			t.Errorf("the code calls %s, which no permission of pkg/awsx/iampolicy lists", op)
+		}
+	}
+	// The run must have reached every service, or the check above proves little.
+	for _, op := range []string{"SSM.GetParameters", "Redshift.DescribeClusters", "Redshift.GetClusterCredentials",
+		"Redshift.GetClusterCredentialsWithIAM", "Glue.GetConnection", "S3.HeadBucket", "S3.PutObject", "S3.CreateMultipartUpload",
+		"S3.ListObjectsV2", "S3.GetObject", "DynamoDB.PutItem", "DynamoDB.Scan", "Athena.StartQueryExecution",
+		"Athena.GetWorkGroup", "Glue.CreateTable"} {
+		if !slices.Contains(got, op) {
+			t.Errorf("the run made no %s call", op)
+		}
+	}
+}
