@@ -122,10 +122,10 @@ type AWS struct {
 	Endpoints map[string]string
 	// Restrictions are the Grafana administrator's ([aws] allowed_auth_providers,
 	// assume_role_enabled, …); nil outside Grafana when the environment sets none.
-	Restrictions *awsx.Restrictions
+	Restrictions *awsx.Restrictions `json:"-" yaml:"-"`
 	// Observe, when set, is told every AWS call's service and operation (tests of the IAM
 	// policy); never set from jsonData.
-	Observe func(service, operation string)
+	Observe func(service, operation string) `json:"-" yaml:"-"`
 }
 
 // AWSServices are the keys of AWS.Endpoints.
