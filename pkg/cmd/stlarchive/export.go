@@ -198,8 +198,30 @@ func runCheck(ctx context.Context, args []string) error {
 		fmt.Println(line)
 		failed = failed || !ok
 	}
+	if fleet.Config.Query.Engine == "athena" {
+		// The same single GetWorkGroup as the datasource's health check.
+		line, err := checkQueries(ctx, fleet.Config)
+		if err != nil {
+			fmt.Println(err)
+			failed = true
+		} else {
+			fmt.Println(line)
+		}
+	}
 	if failed {
 		return errFailed
 	}
 	return nil
+}
+
+func checkQueries(ctx context.Context, cfg config.Config) (string, error) {
+	q, err := app.OpenQueries(ctx, cfg, nil)
+	if err != nil {
+		return "", err
+	}
+	defer q.Close()
+	if q.Check == nil {
+		return "query engine " + cfg.Query.Engine + ": ready", nil
+	}
+	return q.Check(ctx)
 }
