@@ -240,3 +240,56 @@ datasources:
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestExportOnceExitsThreeNamingClustersHeldByAnotherExporter holds one cluster's lease from a
+// second state handle, as another exporter would, and checks that "export --once" exports the
+// other cluster, names the held one with the holder's expiry, and exits 3; with a failed cluster
+// as well, the failure wins (exit 1) and both are named.
+func TestExportOnceExitsThreeNamingClustersHeldByAnotherExporter(t *testing.T) {
+	free := simtest.New(t, "lease-free", 1)
+	held := simtest.New(t, "lease-held", 1)
+	free.History(t, 5*time.Minute)
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, free, held)
+	statePath := filepath.Join(dir, "archive", ".state", "export.db")
+	other, err := state.OpenBolt(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, lease, err := other.Acquire(context.Background(), "lease-held", "other-host:4242", time.Hour)
+	if err != nil || !got {
+		t.Fatalf("take the lease: %v %v", got, err)
+	}
+	until := lease.Expires.UTC().Format(time.RFC3339)
+
+	r := runCLI(t, nil, "export", "--once", "--config", cfgPath)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
+	}
+	want := "cluster lease-held skipped: held by another exporter (other-host:4242) until " + until
+	if !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "1 of 2 clusters skipped") {
+		t.Errorf("stderr does not name the held cluster and its lease's expiry (%q):\n%s", want, r.stderr)
+	}
+	if strings.Contains(r.stderr, "cluster lease-free skipped") || strings.Contains(r.stderr, "failed") {
+		t.Errorf("stderr names a cluster that was exported:\n%s", r.stderr)
+	}
+	if p, err := other.Get(context.Background(), "lease-free", "stl_query"); err != nil || p.Watermark.IsZero() {
+		t.Errorf("the free cluster was not exported: %+v %v", p, err)
+	}
+	if p, err := other.Get(context.Background(), "lease-held", "stl_query"); err != nil || !p.Watermark.IsZero() {
+		t.Errorf("the held cluster was exported: %+v %v", p, err)
+	}
+
+	bad := *free
+	bad.Cfg.Name, bad.Cfg.Port = "lease-bad", 1
+	cfgPath = writeConfig(t, dir, free, held, &bad)
+	r = runCLI(t, nil, "export", "--once", "--config", cfgPath)
+	if r.code != 1 {
+		t.Fatalf("with a failed and a held cluster: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, s := range []string{want, "1 of 3 clusters skipped", "1 of 3 clusters failed", "lease-bad"} {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
+		}
+	}
+}

@@ -66,7 +66,7 @@ func runExport(ctx context.Context, args []string) error {
 	report := func(r export.Result) {
 		switch {
 		case r.Skipped:
-			log.Info("cluster skipped: another exporter holds its lease", "cluster", r.Cluster)
+			log.Info("cluster skipped: another exporter holds its lease", "cluster", r.Cluster, "owner", r.Holder.Owner, "until", r.Holder.Expires)
 		case r.Failed() != nil:
 			log.Error("cluster failed", "cluster", r.Cluster, "error", r.Failed())
 		default:
@@ -88,15 +88,35 @@ func runExport(ctx context.Context, args []string) error {
 		return nil
 	}
 	failed := len(fleet.Problems)
+	var skipped []export.Result
 	for _, r := range exp.Cycle(ctx) {
 		report(r)
-		if r.Failed() != nil {
+		switch {
+		case r.Failed() != nil:
 			failed++
+		case r.Skipped:
+			skipped = append(skipped, r)
 		}
 	}
+	return onceOutcome(failed, skipped, len(cfg.Clusters)+len(fleet.Problems))
+}
+
+// onceOutcome names on stderr the clusters an "export --once" did not export and picks the exit
+// status: a failure (1) outranks a skip for another exporter's lease (3), and both are named.
+func onceOutcome(failed int, skipped []export.Result, clusters int) error {
+	for _, r := range skipped {
+		fmt.Fprintf(os.Stderr, "stlarchive export: cluster %s skipped: held by another exporter (%s) until %s\n",
+			r.Cluster, r.Holder.Owner, r.Holder.Expires.UTC().Format(time.RFC3339))
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters skipped\n", len(skipped), clusters)
+	}
 	if failed > 0 {
-		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters failed\n", failed, len(cfg.Clusters)+len(fleet.Problems))
+		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters failed\n", failed, clusters)
 		return errFailed
+	}
+	if len(skipped) > 0 {
+		return errSkipped
 	}
 	return nil
 }
