@@ -293,3 +293,102 @@ func TestExportOnceExitsThreeNamingClustersHeldByAnotherExporter(t *testing.T) {
 		}
 	}
 }
+
+// TestUnusableArchivePathExitsTwoNamingTheField points the archive at folders that cannot be
+// created or written: under /proc, under a regular file, and a read-only folder (as an
+// unprivileged user, since root writes anywhere). export fails with one line naming
+// jsonData.archive.path and exit 2; check still reports the cluster, and exits 2 as well.
+func TestUnusableArchivePathExitsTwoNamingTheField(t *testing.T) {
+	c := simtest.New(t, "badpath", 0)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Every folder on the way to the read-only one must be open to nobody, or the test would
+	// only show that nobody cannot reach it.
+	open, err := os.MkdirTemp("", "stlarchive-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	readOnly := filepath.Join(open, "read-only")
+	for _, err := range []error{os.Chmod(open, 0o755), os.Mkdir(readOnly, 0o555)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name, path string
+		asNobody   bool
+	}{
+		{"under /proc", "/proc/stlarchive-archive", false},
+		{"under a regular file", filepath.Join(file, "archive"), false},
+		{"read-only folder", readOnly, os.Geteuid() == 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfgDir := t.TempDir()
+			if tc.asNobody {
+				cfgDir = filepath.Join(open, "config")
+				if err := os.Mkdir(cfgDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfgPath := writeConfig(t, cfgDir, c)
+			raw, _ := os.ReadFile(cfgPath)
+			raw = []byte(strings.Replace(string(raw), "archive: {path: archive}", fmt.Sprintf("archive: {path: %q}", tc.path), 1))
+			if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(cfgPath, 0o644); err != nil { // writeConfig made it 0600
+				t.Fatal(err)
+			}
+			run := func(args ...string) run { return runCLI(t, nil, args...) }
+			if tc.asNobody {
+				run = runAsNobody(t, open, cfgDir)
+			}
+			r := run("export", "--once", "--config", cfgPath)
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if r.code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "jsonData.archive.path") || !strings.Contains(lines[0], tc.path) {
+				t.Errorf("export: exit %d, want 2 and one line naming jsonData.archive.path and %s:\n%s", r.code, tc.path, r.stderr)
+			}
+			r = run("check", "--config", cfgPath)
+			if r.code != 2 || !strings.Contains(r.stdout, "jsonData.archive.path") || !strings.Contains(r.stdout, "cluster badpath: reachable") {
+				t.Errorf("check: exit %d, want 2 with the archive problem and the cluster:\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			t.Logf("export: %s", lines[0])
+		})
+	}
+}
+
+// runAsNobody runs the CLI as user nobody, for whom permission bits count, from a copy of the
+// binary in open, a folder open to everyone.
+func runAsNobody(t *testing.T, open, cfgDir string) func(args ...string) run {
+	t.Helper()
+	bin := filepath.Join(open, "stlarchive")
+	data, err := os.ReadFile(buildCLI(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func(args ...string) run {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "STLARCHIVE_TEST_PASSWORD="+pgtest.Password)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		cmd.Dir = cfgDir
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		r := run{stdout: out.String(), stderr: errb.String()}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			r.code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}

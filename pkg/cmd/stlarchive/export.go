@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -75,7 +76,7 @@ func runExport(ctx context.Context, args []string) error {
 	}
 	exp, fleet, err := app.OpenExporter(ctx, cfg, export.Options{Log: log, Hook: killHook(), OnResult: report})
 	if err != nil {
-		return err
+		return configError(err)
 	}
 	defer exp.Close()
 	cfg = fleet.Config
@@ -150,7 +151,7 @@ func runStatus(ctx context.Context, args []string) error {
 	}
 	store, err := export.OpenStore(cfg)
 	if err != nil {
-		return err
+		return configError(err)
 	}
 	defer store.Close()
 	st, err := export.Status(ctx, store, time.Now())
@@ -199,6 +200,11 @@ func runCheck(ctx context.Context, args []string) error {
 		return err
 	}
 	exp, fleet, err := app.OpenExporter(ctx, cfg, export.Options{})
+	var pathErr *export.PathError
+	if errors.As(err, &pathErr) {
+		// The archive is unusable; the clusters are still worth checking.
+		exp, fleet, err = app.OpenChecker(ctx, cfg, export.Options{})
+	}
 	if err != nil {
 		return err
 	}
@@ -207,19 +213,36 @@ func runCheck(ctx context.Context, args []string) error {
 	for _, name := range fleet.ProblemNames() {
 		fmt.Printf("cluster %s (SSM): not configured: %v\n", name, fleet.Problems[name])
 	}
-	if err := exp.Archive().CheckWritable(ctx); err != nil {
-		fmt.Printf("%s: %v\n", exp.Archive(), err)
-		failed = true
-	} else {
-		fmt.Printf("%s: writable\n", exp.Archive())
+	switch {
+	case pathErr != nil:
+		fmt.Println(pathErr)
+	default:
+		if err := exp.Archive().CheckWritable(ctx); err != nil {
+			fmt.Printf("%s: %v\n", exp.Archive(), err)
+			failed = true
+		} else {
+			fmt.Printf("%s: writable\n", exp.Archive())
+		}
 	}
 	for _, name := range exp.Clusters() {
 		line, ok := exp.CheckCluster(ctx, name).Summary()
 		fmt.Println(line)
 		failed = failed || !ok
 	}
-	if failed {
+	switch {
+	case pathErr != nil:
+		return errConfigReported
+	case failed:
 		return errFailed
 	}
 	return nil
+}
+
+// configError marks an unusable archive or state folder as the configuration error it is
+// (exit status 2).
+func configError(err error) error {
+	if errors.As(err, new(*export.PathError)) {
+		return usageError{err}
+	}
+	return err
 }

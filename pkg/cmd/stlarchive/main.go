@@ -38,6 +38,10 @@ var errFailed = errors.New("failed")
 // exit status 3.
 var errSkipped = errors.New("skipped")
 
+// errConfigReported is returned after a configuration error was reported on stdout, with
+// everything else a command could still check: exit status 2.
+var errConfigReported = errors.New("configuration error")
+
 // exitSkipped is the exit status of errSkipped.
 const exitSkipped = 3
 
@@ -91,6 +95,8 @@ func main() {
 	case err == nil:
 	case errors.Is(err, errFailed):
 		os.Exit(1)
+	case errors.Is(err, errConfigReported):
+		os.Exit(2)
 	case errors.Is(err, errSkipped):
 		os.Exit(exitSkipped)
 	case errors.As(err, new(usageError)):
