@@ -73,15 +73,16 @@ Run 'stlarchive <command> -h' for its flags.
 `
 
 func main() {
+	// A benchmark's export child is started without arguments (see pkg/bench).
+	if child := benchChild(); child != nil {
+		os.Exit(child())
+	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		fmt.Fprint(os.Stderr, usage)
 		if len(os.Args) < 2 {
 			os.Exit(2)
 		}
 		return
-	}
-	if child := benchChild(); child != nil {
-		os.Exit(child())
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {
