@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -69,6 +70,9 @@ func serve(config string) int {
 			return fail(fmt.Errorf("query worker: set memory bound: %w", err))
 		}
 	}
+	// The Go side holds the result while it is encoded: let its collector work harder rather
+	// than reach the OS bound.
+	debug.SetMemoryLimit(int64(cfg.DataLimit / 2))
 	ctx := context.Background()
 	engine, err := duckdb.Open(ctx, cfg.Root, duckdb.Options{Timeout: cfg.Timeout, MaxRows: cfg.MaxRows,
 		MemoryLimit: cfg.MemoryLimit, Threads: cfg.Threads})

@@ -152,6 +152,18 @@ func (p *Pool) Stats() Stats {
 	return p.stats
 }
 
+// PeakRSS is the largest peak resident set, in bytes, of any worker so far: the kernel's
+// high-water mark of each live worker (VmHWM) and the rusage of each that exited.
+func (p *Pool) PeakRSS() int64 {
+	peak := p.Stats().PeakRSS
+	for _, pid := range p.PIDs() {
+		if n := vmHWM(pid); n > peak {
+			peak = n
+		}
+	}
+	return peak
+}
+
 // PIDs lists the live workers' process ids.
 func (p *Pool) PIDs() []int {
 	p.mu.Lock()
@@ -333,14 +345,15 @@ func (p *Pool) died(w *worker, cause error) error {
 	st := w.wait()
 	tail := strings.TrimSpace(w.stderr.String())
 	mem, _ := p.Limits()
+	if errors.Is(cause, errResultTooLarge) {
+		return &remoteError{kind: duckdb.ErrMemory, msg: fmt.Sprintf("%v (limit %s): the result is larger than the limit; select fewer or shorter columns",
+			duckdb.ErrMemory, formatBytes(mem))}
+	}
 	if isOutOfMemory(tail) {
 		return &remoteError{kind: duckdb.ErrMemory, msg: fmt.Sprintf("%v (limit %s): the query needed more memory than the worker may take",
 			duckdb.ErrMemory, formatBytes(mem))}
 	}
-	if i := strings.LastIndexByte(tail, '\n'); i >= 0 {
-		tail = tail[i+1:]
-	}
-	return fmt.Errorf("query worker failed (%v, %s): %s", cause, st, duckdb.Scrub(errors.New(tail), p.root))
+	return fmt.Errorf("query worker failed (%v, %s): %s", cause, st, duckdb.Scrub(errors.New(w.stderr.firstLine()), p.root))
 }
 
 // isOutOfMemory tells an allocation failure from other deaths: the Go runtime, the C++ runtime
@@ -373,7 +386,8 @@ func (p *Pool) start(ctx context.Context) (*worker, error) {
 		reqW.Close()
 		return nil, err
 	}
-	w := &worker{stderr: &tailBuffer{max: stderrTail}, reqW: reqW, respR: respR}
+	w := &worker{stderr: &tailBuffer{max: stderrTail}, reqW: reqW, respR: respR,
+		budget: &budgetReader{r: respR, limit: int64(p.opts.MemoryBytes)}}
 	w.cmd = exec.Command(p.opts.Executable)
 	w.cmd.Env = append(os.Environ(), envWorker+"="+p.env)
 	w.cmd.ExtraFiles = []*os.File{reqR, respW} // fds 3 and 4
@@ -389,7 +403,7 @@ func (p *Pool) start(ctx context.Context) (*worker, error) {
 		return nil, fmt.Errorf("start query worker: %w", err)
 	}
 	w.enc = gob.NewEncoder(reqW)
-	w.dec = gob.NewDecoder(respR)
+	w.dec = gob.NewDecoder(w.budget)
 	p.mu.Lock()
 	p.live[w] = struct{}{}
 	p.stats.Started++
@@ -409,6 +423,7 @@ func (p *Pool) start(ctx context.Context) (*worker, error) {
 		}
 		p.mu.Unlock()
 	}()
+	w.budget.reset()
 	hello := make(chan error, 1)
 	go func() {
 		var r response
@@ -446,6 +461,7 @@ type worker struct {
 	enc    *gob.Encoder
 	dec    *gob.Decoder
 	stderr *tailBuffer
+	budget *budgetReader
 
 	exited  chan struct{}
 	state   *os.ProcessState
@@ -454,6 +470,7 @@ type worker struct {
 }
 
 func (w *worker) roundTrip(req request) (response, error) {
+	w.budget.reset()
 	if err := w.enc.Encode(req); err != nil {
 		return response{}, err
 	}
@@ -480,27 +497,69 @@ func (w *worker) wait() string {
 	return w.state.String()
 }
 
-// tailBuffer keeps the last max bytes written to it.
+// budgetReader bounds what one response may bring into the parent: a result as large as the
+// worker's memory limit would double the memory the query takes, in the process that must stay up.
+type budgetReader struct {
+	r     io.Reader
+	limit int64
+	left  int64
+}
+
+var errResultTooLarge = errors.New("result too large")
+
+func (b *budgetReader) reset() { b.left = b.limit }
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errResultTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// tailBuffer keeps the first and the last max bytes written to it: a crashing runtime says why
+// on its first line and then dumps every goroutine.
 type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
+	mu   sync.Mutex
+	head []byte
+	buf  bytes.Buffer
+	max  int
 }
 
 func (t *tailBuffer) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	n := len(b)
+	if room := t.max - len(t.head); room > 0 {
+		k := min(room, len(b))
+		t.head = append(t.head, b[:k]...)
+		b = b[k:]
+	}
 	t.buf.Write(b)
 	if over := t.buf.Len() - t.max; over > 0 {
 		t.buf.Next(over)
 	}
-	return len(b), nil
+	return n, nil
 }
 
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.buf.String()
+	return string(t.head) + t.buf.String()
+}
+
+// firstLine is the first non-empty line of a worker's stderr.
+func (t *tailBuffer) firstLine() string {
+	for _, l := range strings.Split(t.String(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
 }
 
 var _ io.Writer = (*tailBuffer)(nil)
