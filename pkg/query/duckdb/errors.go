@@ -77,17 +77,27 @@ func scrubText(msg, root string) string {
 	if root != "" && root != "/" {
 		msg = strings.ReplaceAll(msg, root, archivePlaceholder)
 	}
-	if !strings.Contains(msg, wrapperAlias) {
+	if !strings.Contains(msg, wrapperAlias) && !strings.Contains(msg, "LINE 1: "+wrapperHead) {
 		return msg
 	}
-	// DuckDB appends "LINE n: <statement text>" and a caret line; with the wrapper in them they
-	// point at text the user never wrote.
+	// DuckDB appends "LINE n: <statement text>" and a caret line. The user's query starts on the
+	// wrapper's first line, right after its head: cut the head and move the caret with it; a
+	// line showing the wrapper's tail goes, caret and all.
 	lines := strings.Split(msg, "\n")
 	out := lines[:0]
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
-		if strings.HasPrefix(l, "LINE ") && (strings.Contains(l, wrapperHead) || strings.Contains(l, wrapperAlias)) {
-			if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "^" {
+		caret := i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "^"
+		switch {
+		case strings.HasPrefix(l, "LINE 1: "+wrapperHead):
+			out = append(out, "LINE 1: "+strings.TrimPrefix(l, "LINE 1: "+wrapperHead))
+			if caret {
+				out = append(out, strings.Replace(lines[i+1], strings.Repeat(" ", len(wrapperHead)), "", 1))
+				i++
+			}
+			continue
+		case strings.HasPrefix(l, "LINE ") && strings.Contains(l, wrapperAlias):
+			if caret {
 				i++
 			}
 			continue
