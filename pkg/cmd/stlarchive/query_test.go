@@ -98,3 +98,39 @@ func TestQueryShowsSimulatedClustersSideBySide(t *testing.T) {
 		}
 	}
 }
+
+// The CLI runs queries in the same worker processes as the plugin: a query stuck in one
+// function call is stopped at its time limit, one that needs too much memory fails saying so,
+// and neither takes the CLI's own memory with it.
+func TestQueryLimitsHoldInTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "datasource.yaml")
+	if err := os.WriteFile(cfg, []byte(`apiVersion: 1
+datasources:
+  - name: archive
+    type: stlarchive-redshift-datasource
+    jsonData:
+      archive: {path: archive}
+      export: {enabled: false}
+      query: {timeout: 2s, memoryLimitMB: 256, workers: 1}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	buildCLI(t) // before the clock starts
+	for q, want := range map[string]string{
+		"SELECT levenshtein(repeat('a', 100000), repeat('b', 100000))": "query time limit exceeded (limit 2s)",
+		"SELECT len(range(200000000)) AS n":                            "query memory limit exceeded",
+		"SELECT pg_get_viewdef(1)":                                     "function pg_get_viewdef is not allowed",
+	} {
+		began := time.Now()
+		r := runCLI(t, nil, "query", "--config", cfg, q)
+		took := time.Since(began)
+		if r.code != 2 || !strings.Contains(r.stderr, want) || !strings.HasPrefix(r.stderr, "stlarchive query: ") {
+			t.Errorf("%s: exit %d, stderr %q, want %q", q, r.code, r.stderr, want)
+		}
+		// The CLI starts, runs and exits within the limit plus a second, worker start included.
+		if strings.Contains(want, "time limit") && took > 2*time.Second+2*time.Second {
+			t.Errorf("%s: took %s", q, took)
+		}
+	}
+}
