@@ -275,8 +275,25 @@ func timeout(limit time.Duration, what string) error {
 	return &remoteError{kind: duckdb.ErrTimeout, msg: fmt.Sprintf("%v (limit %s): %s", duckdb.ErrTimeout, limit, what)}
 }
 
-// acquire takes an idle worker, or starts one while fewer than Workers live, or waits.
+// acquire takes an idle worker that is still alive (one may have died while idle: the kernel's
+// OOM killer, an operator's kill), or starts one while fewer than Workers live, or waits.
 func (p *Pool) acquire(ctx context.Context, deadline <-chan time.Time) (*worker, error) {
+	for {
+		w, err := p.take(ctx, deadline)
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-w.exited:
+			p.discard(w)
+			continue
+		default:
+			return w, nil
+		}
+	}
+}
+
+func (p *Pool) take(ctx context.Context, deadline <-chan time.Time) (*worker, error) {
 	select {
 	case w := <-p.idle:
 		return w, nil

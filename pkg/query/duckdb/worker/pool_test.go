@@ -237,3 +237,26 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A worker that died while idle (the kernel's OOM killer, say) is replaced, not handed a query.
+func TestWorkerDeadWhileIdleIsReplaced(t *testing.T) {
+	p := openPool(t, t.TempDir(), Options{Workers: 1})
+	pids := p.PIDs()
+	if len(pids) != 1 {
+		t.Fatalf("pids %v", pids)
+	}
+	proc, err := os.FindProcess(pids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(p.PIDs()) == 0 })
+	if _, err := p.Query(context.Background(), "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.Started != 2 {
+		t.Errorf("stats %+v, want a second worker", st)
+	}
+}
