@@ -26,8 +26,9 @@ func TestHostileStatementsThroughThePluginBinaryHitLimitsThatHold(t *testing.T) 
 	const (
 		limit    = 2 * time.Second
 		memoryMB = 512
-		// A worker's RLIMIT_DATA is the query's memory plus 256 MiB for the Go runtime, DuckDB's
-		// own state and thread stacks; its resident set adds the binary's text and libraries.
+		// A worker's RLIMIT_DATA is the query's memory + 256 MiB for the Go runtime and DuckDB's
+		// own state + 8 MiB of stack per DuckDB thread, reserved rather than resident; its
+		// resident set adds the binary's text and libraries.
 		rssBound    = (memoryMB + 256 + 96) << 20
 		pluginBound = 256 << 20
 	)

@@ -239,7 +239,7 @@ func benchIsolation(ctx context.Context, out io.Writer, cfg config.Config, isola
 		return fmt.Errorf("bench query: small query: %w", err)
 	}
 	pIso, pIn := bench.Percentile(tIso, 50), bench.Percentile(tIn, 50)
-	fmt.Fprintf(out, "\nquery isolation (%d worker processes, RLIMIT_DATA %d MiB + 256 MiB, SIGKILL at the time limit) against DuckDB in-process, same run\n",
+	fmt.Fprintf(out, "\nquery isolation (%d worker processes, RLIMIT_DATA %d MiB + 256 MiB + 8 MiB per thread, SIGKILL at the time limit) against DuckDB in-process, same run\n",
 		cfg.Query.Workers, cfg.Query.MemoryLimitMB)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\tin-process (baseline)\tworkers\tadded\t\n")

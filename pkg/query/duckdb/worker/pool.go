@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -38,8 +39,9 @@ type Options struct {
 	// MemoryBytes is the memory one query may take, in bytes; 0 derives it from
 	// Engine.MemoryLimit. A worker's RLIMIT_DATA is MemoryBytes + Overhead.
 	MemoryBytes uint64
-	// Overhead is what a worker needs beside the query: the Go runtime, DuckDB's own state and
-	// its threads' stacks (default 256 MiB).
+	// Overhead is what a worker needs beside the query: the Go runtime and DuckDB's own state
+	// (256 MiB), and a stack of 8 MiB for each DuckDB thread, which RLIMIT_DATA counts whether
+	// it is used or not (the default: 256 MiB + 8 MiB × threads).
 	Overhead uint64
 	// Workers is the most queries that run at once, each in its own process (default 4).
 	Workers int
@@ -52,11 +54,12 @@ type Options struct {
 }
 
 const (
-	defaultOverhead = 256 << 20
-	defaultWorkers  = 4
-	defaultGrace    = 200 * time.Millisecond
-	defaultTimeout  = 30 * time.Second
-	defaultMemory   = "1GB"
+	baseOverhead   = 256 << 20
+	threadStack    = 8 << 20
+	defaultWorkers = 4
+	defaultGrace   = 200 * time.Millisecond
+	defaultTimeout = 30 * time.Second
+	defaultMemory  = "1GB"
 	// stderrTail is how much of a worker's stderr the pool keeps to explain its death.
 	stderrTail = 4 << 10
 )
@@ -101,7 +104,11 @@ func Open(ctx context.Context, root string, opts Options) (*Pool, error) {
 		opts.MemoryBytes = n
 	}
 	if opts.Overhead == 0 {
-		opts.Overhead = defaultOverhead
+		threads := opts.Engine.Threads
+		if threads <= 0 {
+			threads = runtime.NumCPU() // DuckDB's default
+		}
+		opts.Overhead = baseOverhead + uint64(threads)*threadStack
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = defaultWorkers
