@@ -15,7 +15,7 @@ const QUERY_TYPES: Array<SelectableValue<QueryType>> = [
   { label: 'Export status', value: 'status', description: 'Watermarks, lag and gaps per cluster and table' },
 ];
 
-export function QueryEditor({ datasource, query: stored, onChange, onRunQuery }: Props) {
+export function QueryEditor({ datasource, query: stored, onChange, onRunQuery, range }: Props) {
   // Queries saved before a type was chosen (e.g. a new annotation) are diagnostics queries; every
   // change made here then carries the type explicitly.
   const queryType = stored.queryType ?? 'diagnostics';
@@ -41,7 +41,13 @@ export function QueryEditor({ datasource, query: stored, onChange, onRunQuery }:
         <RadioButtonGroup<QueryType> options={QUERY_TYPES} value={queryType} onChange={onQueryTypeChange} />
       </InlineField>
       {queryType === 'diagnostics' && (
-        <DiagnosticsEditor datasource={datasource} query={query} onChange={onChange} onRunQuery={onRunQuery} />
+        <DiagnosticsEditor
+          datasource={datasource}
+          query={query}
+          onChange={onChange}
+          onRunQuery={onRunQuery}
+          range={range}
+        />
       )}
       {queryType === 'sql' && (
         <RawSqlEditor datasource={datasource} query={query} onChange={onChange} onRunQuery={onRunQuery} />
