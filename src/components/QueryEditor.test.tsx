@@ -81,17 +81,28 @@ describe('QueryEditor', () => {
     expect(onRunQuery).toHaveBeenCalled();
   });
 
-  it('emits queryType status when the user switches to export status, which has no options', async () => {
+  it('emits queryType status when the user switches to export status', async () => {
     const { onChange, user } = await setup();
     await user.click(screen.getByRole('radio', { name: 'Export status' }));
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'status' }));
   });
 
-  it('shows no options for export status', async () => {
+  it('shows no preset or row limit for export status', async () => {
     await setup({ queryType: 'status' });
     expect(screen.getByText(/export watermark, lag, row count and gaps/)).toBeInTheDocument();
     expect(screen.queryByLabelText('Preset')).not.toBeInTheDocument();
     expect(screen.queryByLabelText('Row limit')).not.toBeInTheDocument();
+  });
+
+  it('lets export status follow the cluster picker', async () => {
+    const { onChange, onRunQuery, user } = await setup({ queryType: 'status', clusters: [] });
+    await waitFor(() => expect(screen.getByLabelText('Clusters')).toBeEnabled());
+
+    openSelect('Clusters');
+    await user.click(within(await screen.findByRole('listbox')).getByText('$cluster'));
+
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'status', clusters: ['$cluster'] }));
+    expect(onRunQuery).toHaveBeenCalled();
   });
 
   it('sets the default preset when switching back to diagnostics without one', async () => {

@@ -4,6 +4,7 @@ import React, { ChangeEvent } from 'react';
 
 import type { DataSource } from '../datasource';
 import { DEFAULT_PRESET, QueryType, StlArchiveOptions, StlQuery } from '../types';
+import { ClusterPicker } from './query/ClusterPicker';
 import { DiagnosticsEditor } from './query/DiagnosticsEditor';
 import { RawSqlEditor } from './query/RawSqlEditor';
 
@@ -53,7 +54,20 @@ export function QueryEditor({ datasource, query: stored, onChange, onRunQuery, r
         <RawSqlEditor datasource={datasource} query={query} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'status' && (
-        <Text color="secondary">Shows the export watermark, lag, row count and gaps of every cluster and table.</Text>
+        <>
+          <Text color="secondary">Shows the export watermark, lag, row count and gaps of every cluster and table.</Text>
+          <InlineField label="Clusters" labelWidth={14} tooltip="Leave empty for all clusters">
+            <ClusterPicker
+              datasource={datasource}
+              inputId="stl-status-clusters"
+              value={query.clusters ?? []}
+              onChange={(clusters) => {
+                onChange({ ...query, clusters });
+                onRunQuery();
+              }}
+            />
+          </InlineField>
+        </>
       )}
       {queryType !== 'status' && (
         <InlineField
