@@ -38,9 +38,11 @@ const (
 )
 
 // SampleQuerySQL picks a query id of the archive for the query-detail dashboard's "query"
-// variable, which users fill by following a link from a query table: the latest query id in
-// the time range.
-const SampleQuerySQL = `SELECT CAST(max(query) AS VARCHAR) AS query FROM stl_query WHERE $__dayFilter AND $__timeFilter(endtime) AND $__clusterFilter`
+// variable, which users fill by following a link from a query table: the latest query in the
+// time range that has a plan (statements such as utility commands have none).
+const SampleQuerySQL = `SELECT CAST(max(q.query) AS VARCHAR) AS query FROM stl_query q
+WHERE $__dayFilter(q.day) AND $__timeFilter(q.endtime) AND $__clusterFilter(q.cluster)
+  AND EXISTS (SELECT 1 FROM stl_explain e WHERE e.cluster = q.cluster AND e.query = q.query AND $__dayFilter(e.day))`
 
 // Kind says where in the provisioning a query comes from.
 type Kind string
