@@ -8,7 +8,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func dayKey(cluster, table, day string) []byte { return []byte(cluster + "\x00" + table + "\x00" + day) }
+func dayKey(cluster, table, day string) []byte {
+	return []byte(cluster + "\x00" + table + "\x00" + day)
+}
 
 // PutDay implements Store.
 func (b *Bolt) PutDay(ctx context.Context, d Day) error {

@@ -119,9 +119,9 @@ func runManifest(t *testing.T, newStore func(t *testing.T) state.Store) {
 
 	t.Run("ClosedDaysFoldOutOfProgress", func(t *testing.T) {
 		p := state.Progress{Cluster: "c1", Table: "stl_query", Watermark: t0.Add(20 * time.Minute)} // 00:10 next day
-		p.AddEntry(entry(t0, 1))                                                                   // 23:50-23:55
-		p.AddEntry(entry(t0.Add(5*time.Minute), 2))                                                // 23:55-00:00
-		p.AddEntry(entry(t0.Add(10*time.Minute), 4))                                               // next day
+		p.AddEntry(entry(t0, 1))                                                                    // 23:50-23:55
+		p.AddEntry(entry(t0.Add(5*time.Minute), 2))                                                 // 23:55-00:00
+		p.AddEntry(entry(t0.Add(10*time.Minute), 4))                                                // next day
 		if got := p.FoldableDays(t0); len(got) != 0 {
 			t.Fatalf("folded a day still within the horizon: %+v", got)
 		}
