@@ -143,6 +143,8 @@ type Result struct {
 	Tables []TableResult
 	// Skipped is true when another exporter holds the cluster's lease.
 	Skipped bool
+	// Verify is the verification pass the cycle ran, when one was due.
+	Verify *VerifyResult
 }
 
 // TableResult is the outcome of one cycle on one table.
@@ -269,6 +271,9 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 			tr = e.exportTable(ctx, conn, t, target)
 		}
 		res.Tables = append(res.Tables, tr)
+	}
+	if ctx.Err() == nil {
+		res.Verify = e.verifyDue(ctx, conn)
 	}
 	return res
 }

@@ -24,6 +24,9 @@ type Entry struct {
 	Unverifiable bool `json:"unverifiable,omitempty"`
 	// Healed counts the re-exports of the window.
 	Healed int `json:"healed,omitempty"`
+	// Seen is the source's row count when a pass last found it different and did not heal it,
+	// so that the same late rows are counted once.
+	Seen int64 `json:"seen,omitempty"`
 }
 
 // Window returns the entry's window.
@@ -66,10 +69,14 @@ type Verification struct {
 	Unverifiable int64 `json:"unverifiable"`
 	// Folded counts the entries moved to day records; FoldedUnverified those among them that no
 	// pass had verified (the manifest reached MaxManifest first, or verification is off).
-	Folded           int64        `json:"folded"`
-	FoldedUnverified int64        `json:"foldedUnverified"`
-	Heals            []HealRecord `json:"heals,omitempty"`
-	LastError        string       `json:"lastError,omitempty"`
+	Folded           int64 `json:"folded"`
+	FoldedUnverified int64 `json:"foldedUnverified"`
+	// LastPassLateRows and LastPassUnverifiable are what the last pass found: late rows it saw
+	// for the first time, and windows it could not verify. The alert rule watches them.
+	LastPassLateRows     int64        `json:"lastPassLateRows"`
+	LastPassUnverifiable int          `json:"lastPassUnverifiable"`
+	Heals                []HealRecord `json:"heals,omitempty"`
+	LastError            string       `json:"lastError,omitempty"`
 }
 
 // Day is the manifest of one closed day of (cluster, table): the entries folded out of Progress.
