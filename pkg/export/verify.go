@@ -69,8 +69,10 @@ type TableVerify struct {
 	LateRows     int64         `json:"lateRows"`
 	RowsHealed   int64         `json:"rowsHealed"`
 	Checks       []WindowCheck `json:"checks,omitempty"`
-	Err          error         `json:"-"`
-	Error        string        `json:"error,omitempty"`
+	// CountTook is the time of the table's one aggregate statement on the source.
+	CountTook time.Duration `json:"countTook"`
+	Err       error         `json:"-"`
+	Error     string        `json:"error,omitempty"`
 }
 
 // VerifyResult is the outcome of a pass on one cluster.
@@ -167,30 +169,57 @@ func (r VerifyResult) done() VerifyResult {
 	return r
 }
 
-// verifyDue is the scheduled part of a cycle, under its lease: it finishes an interrupted heal,
-// then runs a pass when the last one on the cluster is older than the verify interval.
+// verifyMemo is what the exporter remembers of a cluster's verification between cycles, so that
+// an idle cycle costs no extra read of the state: the last pass, and whether the state must be
+// read again for heals to finish (at the first cycle of the process, and after a failure).
+type verifyMemo struct {
+	checked  bool
+	lastPass time.Time
+}
+
+// verifyDue is the scheduled part of a cycle, under its lease: it finishes an interrupted heal
+// (a crash or kill during one), then runs a pass when the last one on the cluster is older than
+// the verify interval.
 func (e *Exporter) verifyDue(ctx context.Context, conn *redshift.Conn) *VerifyResult {
 	cluster := conn.Cluster()
-	due := false
-	for _, t := range e.targets[cluster] {
-		p, err := e.store.Get(ctx, cluster, t.Name)
-		if err != nil {
-			return nil
-		}
-		if p.Heal != nil {
-			parent := parentOf(t)
-			if _, err := e.redoHeal(ctx, conn, t, parent, &p); err != nil {
-				e.opts.Log.Error("heal failed", "cluster", cluster, "table", t.Name, "error", err)
+	e.mu.Lock()
+	if e.verified == nil {
+		e.verified = map[string]*verifyMemo{}
+	}
+	memo := e.verified[cluster]
+	if memo == nil {
+		memo = &verifyMemo{}
+		e.verified[cluster] = memo
+	}
+	e.mu.Unlock()
+	if !memo.checked {
+		ok := true
+		var oldest time.Time
+		for i, t := range e.targets[cluster] {
+			p, err := e.store.Get(ctx, cluster, t.Name)
+			if err != nil {
+				return nil
+			}
+			if p.Heal != nil {
+				if _, err := e.redoHeal(ctx, conn, t, parentOf(t), &p); err != nil {
+					ok = false
+					e.opts.Log.Error("heal failed", "cluster", cluster, "table", t.Name, "error", err)
+				}
+			}
+			if i == 0 || p.Verification.LastPass.Before(oldest) {
+				oldest = p.Verification.LastPass
 			}
 		}
-		if time.Since(p.Verification.LastPass) >= e.cfg.Verify.Interval {
-			due = true
-		}
+		memo.checked, memo.lastPass = ok, oldest
 	}
-	if !due || !e.cfg.Verify.Enabled {
+	if !e.cfg.Verify.Enabled || time.Since(memo.lastPass) < e.cfg.Verify.Interval {
 		return nil
 	}
 	res := e.verify(ctx, conn, VerifyOptions{Heal: e.cfg.Verify.Heal})
+	memo.lastPass = time.Now()
+	if res.Differs() {
+		memo.checked = false // a failed heal is redone at the next cycle
+	}
 	return &res
 }
 
@@ -263,7 +292,9 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 	for i, en := range entries {
 		windows[i] = en.Window()
 	}
+	began := time.Now()
 	counts, oldest, err := e.countWindows(ctx, conn, t, parent, windows)
+	tv.CountTook = time.Since(began)
 	if err != nil {
 		return fail(err)
 	}

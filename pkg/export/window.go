@@ -96,6 +96,9 @@ func (e *Exporter) nextWindow(ctx context.Context, conn *redshift.Conn, p *state
 	if target.Before(hi) {
 		hi = target
 	}
+	if e.opts.MaxWindow > 0 && hi.Sub(lo) > e.opts.MaxWindow {
+		hi = lo.Add(e.opts.MaxWindow)
+	}
 	if !hi.After(lo) {
 		return w, false, false, nil
 	}
