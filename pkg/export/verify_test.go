@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+	"github.com/stlarchive/redshift-stl-archive/pkg/internal/archivetest"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/simtest"
+	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
@@ -91,4 +93,58 @@ func TestLateRowsBehindTheWatermarkAreFoundAndHealed(t *testing.T) {
 	waitPastLag(t, c, c.SourceNow(t))
 	mustCycle(t, e)
 	assertArchiveEqualsSource(t, root, e.Store(), c)
+}
+
+// TestWindowsTheSourceNoLongerHoldsAreUnverifiableNotChanged deletes the older half of the
+// source's history, as STL retention does: those windows are reported unverifiable, nothing is
+// healed, and the archive keeps every row it had.
+func TestWindowsTheSourceNoLongerHoldsAreUnverifiableNotChanged(t *testing.T) {
+	c := newSimCluster(t, "retain", 2)
+	root := t.TempDir()
+	e := openExporter(t, testConfig(t, root, c.Cfg), export.Options{MaxWindow: 10 * time.Minute})
+	ctx := context.Background()
+	last := c.History(t, time.Hour)
+	waitPastLag(t, c, last)
+	mustCycle(t, e)
+	before, err := archivetest.ReadArchive(root, "stl_query", "retain", []string{"query"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.DeleteOlderThan(ctx, c.Conn, last.Add(-30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	res := e.VerifyCluster(ctx, "retain", export.VerifyOptions{Heal: true})
+	if res.Err != nil || res.Differs() {
+		t.Fatalf("pass: %+v", res)
+	}
+	for _, tv := range res.Tables {
+		if tv.Unverifiable == 0 || tv.Equal == 0 || tv.Healed != 0 || tv.LateRows != 0 || tv.Differs != 0 {
+			t.Errorf("%s: %+v, want the old windows unverifiable and the recent ones equal", tv.Table, tv)
+		}
+		for _, ch := range tv.Checks {
+			if ch.Verdict != export.VerdictUnverifiable {
+				t.Errorf("%s: window %v %s", tv.Table, ch.Window, ch.Verdict)
+			}
+		}
+		p, err := e.Store().Get(ctx, "retain", tv.Table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Verification.LastPassUnverifiable != tv.Unverifiable || p.Verification.Unverifiable != int64(tv.Unverifiable) {
+			t.Errorf("%s: recorded %+v", tv.Table, p.Verification)
+		}
+	}
+	after, err := archivetest.ReadArchive(root, "stl_query", "retain", []string{"query"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.Equal(before) {
+		t.Errorf("the pass changed the archive: %s", archivetest.Diff(after, before))
+	}
+	// A second pass counts the same windows once in the totals.
+	e.VerifyCluster(ctx, "retain", export.VerifyOptions{Heal: true})
+	p, _ := e.Store().Get(ctx, "retain", "stl_query")
+	if p.Verification.Unverifiable != int64(res.Tables[0].Unverifiable) {
+		t.Errorf("unverifiable windows counted again: %d, want %d", p.Verification.Unverifiable, res.Tables[0].Unverifiable)
+	}
 }
