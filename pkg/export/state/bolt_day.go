@@ -3,13 +3,12 @@ package state
 import (
 	"context"
 	"encoding/json"
-	"sort"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-func dayKey(cluster, table, day string) []byte {
-	return []byte(cluster + "\x00" + table + "\x00" + day)
+func dayKey(cluster, table, day, segment string) []byte {
+	return []byte(cluster + "\x00" + table + "\x00" + day + "\x00" + segment)
 }
 
 // PutDay implements Store.
@@ -24,14 +23,14 @@ func (b *Bolt) PutDay(ctx context.Context, d Day) error {
 		if err != nil {
 			return err
 		}
-		return bk.Put(dayKey(d.Cluster, d.Table, d.Day), v)
+		return bk.Put(dayKey(d.Cluster, d.Table, d.Day, d.Segment), v)
 	})
 }
 
 // Days implements Store.
 func (b *Bolt) Days(ctx context.Context, cluster, table string) ([]Day, error) {
 	var out []Day
-	prefix := dayKey(cluster, table, "")
+	prefix := []byte(cluster + "\x00" + table + "\x00")
 	err := b.view(func(tx *bolt.Tx) error {
 		bk := tx.Bucket(dayBucket)
 		if bk == nil {
@@ -47,6 +46,6 @@ func (b *Bolt) Days(ctx context.Context, cluster, table string) ([]Day, error) {
 		}
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Day < out[j].Day })
+	sortDays(out)
 	return out, err
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Day records live next to the progress of their table: pk = cluster, sk = table + daySK + day.
+// Day records live next to the progress of their table: pk = cluster,
+// sk = table + daySK + day + "#" + segment.
 // "#" is not allowed in a table name, so no progress item can have such a key.
 const (
 	daySK   = "#day#"
@@ -36,7 +37,7 @@ func (d *Dynamo) PutDay(ctx context.Context, day Day) error {
 	if err != nil {
 		return fmt.Errorf("state: encode day: %w", err)
 	}
-	item := itemKey(day.Cluster, day.Table+daySK+day.Day)
+	item := itemKey(day.Cluster, day.Table+daySK+day.Day+"#"+day.Segment)
 	item[attrDay] = str(string(doc))
 	if _, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: item}); err != nil {
 		return d.wrap("PutItem", err)
@@ -72,6 +73,15 @@ func (d *Dynamo) Days(ctx context.Context, cluster, table string) ([]Day, error)
 			out = append(out, day)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Day < out[j].Day })
+	sortDays(out)
 	return out, nil
+}
+
+func sortDays(ds []Day) {
+	sort.Slice(ds, func(i, j int) bool {
+		if ds[i].Day != ds[j].Day {
+			return ds[i].Day < ds[j].Day
+		}
+		return ds[i].Segment < ds[j].Segment
+	})
 }

@@ -79,25 +79,36 @@ type Verification struct {
 	LastError            string       `json:"lastError,omitempty"`
 }
 
-// Day is the manifest of one closed day of (cluster, table): the entries folded out of Progress.
+// Day is the manifest of one closed day of (cluster, table), or of one segment of it: the
+// entries folded out of Progress. A day has one record unless it holds more than MaxDayEntries
+// windows (a short export interval), or Progress reached MaxManifest before the day closed; then
+// it has several segments, each named by the start of its first window.
 type Day struct {
 	Cluster string `json:"cluster"`
 	Table   string `json:"table"`
 	// Day is the UTC day, YYYY-MM-DD.
-	Day     string  `json:"day"`
+	Day string `json:"day"`
+	// Segment is the start of the record's first window (compact UTC form): records of one day
+	// sort by it. Folding the same entries again writes the same segment.
+	Segment string  `json:"segment"`
 	Entries []Entry `json:"entries"`
 	Rows    int64   `json:"rows"`
-	// Checksum is the sum of the entries' checksums: the day's rows, in any order and window.
+	// Checksum is the sum of the entries' checksums: the segment's rows, in any order and window.
 	Checksum uint64 `json:"checksum"`
 }
 
 // MaxManifest bounds the entries kept in Progress (a DynamoDB item holds at most 400 KB, an entry
-// takes about 250 bytes): beyond it the oldest closed days are folded even if not yet verified.
+// takes about 250 bytes): beyond it the oldest entries are folded even before their day closes.
 const MaxManifest = 1000
+
+// MaxDayEntries bounds the entries of one day record, for the same reason.
+const MaxDayEntries = 1000
 
 // DayOf is the UTC day of an entry: that of its window's first possible row, as in the archive
 // layout.
 func DayOf(e Entry) string { return e.Lo.Add(time.Microsecond).UTC().Format("2006-01-02") }
+
+const segmentFormat = "20060102T150405.000000"
 
 // AddEntry records a committed window, replacing the entry of the same window (a heal).
 func (p *Progress) AddEntry(e Entry) {
@@ -111,48 +122,58 @@ func (p *Progress) AddEntry(e Entry) {
 	sort.SliceStable(p.Manifest, func(i, j int) bool { return p.Manifest[i].Lo.Before(p.Manifest[j].Lo) })
 }
 
-// FoldableDays returns the days whose entries may leave Progress: days that ended before
-// closedBefore (the watermark has passed them and no pass will look at them again), and, while
-// the manifest is above MaxManifest, the oldest days that ended before the watermark.
+// FoldableDays returns the records whose entries may leave Progress, oldest first: the days
+// that ended before closedBefore (no pass will look at them again) once the watermark has passed
+// them, and, while the manifest holds more than MaxManifest entries, its oldest entries whatever
+// their day. Each record holds at most MaxDayEntries entries of one day.
 func (p *Progress) FoldableDays(closedBefore time.Time) []Day {
-	var days []Day
-	idx := map[string]int{}
-	for _, e := range p.Manifest {
-		d := DayOf(e)
-		i, ok := idx[d]
-		if !ok {
-			i = len(days)
-			idx[d] = i
-			days = append(days, Day{Cluster: p.Cluster, Table: p.Table, Day: d})
-		}
-		days[i].Entries = append(days[i].Entries, e)
-		days[i].Rows += e.Rows
-		days[i].Checksum += e.Checksum
-	}
 	var out []Day
-	left := len(p.Manifest)
-	for _, d := range days {
-		end, _ := time.Parse("2006-01-02", d.Day)
+	over := len(p.Manifest) - MaxManifest
+	for i := 0; i < len(p.Manifest); {
+		day := DayOf(p.Manifest[i])
+		j := i
+		for j < len(p.Manifest) && DayOf(p.Manifest[j]) == day {
+			j++
+		}
+		end, _ := time.Parse("2006-01-02", day)
 		end = end.AddDate(0, 0, 1)
-		closed := !p.Watermark.Before(end.Add(-time.Microsecond)) && (p.Heal == nil || p.Heal.Window.Lo.Add(time.Microsecond).Format("2006-01-02") != d.Day)
+		closed := !p.Watermark.Before(end.Add(-time.Microsecond)) && !end.After(closedBefore) &&
+			(p.Heal == nil || DayOf(Entry{Lo: p.Heal.Window.Lo}) != day)
+		n := j - i
 		if !closed {
+			n = min(n, over)
+		}
+		if n <= 0 {
 			break
 		}
-		if !end.After(closedBefore) || left > MaxManifest {
+		for k := i; k < i+n; k += MaxDayEntries {
+			seg := p.Manifest[k:min(k+MaxDayEntries, i+n)]
+			d := Day{Cluster: p.Cluster, Table: p.Table, Day: day, Segment: seg[0].Lo.UTC().Format(segmentFormat),
+				Entries: append([]Entry(nil), seg...)}
+			for _, e := range seg {
+				d.Rows += e.Rows
+				d.Checksum += e.Checksum
+			}
 			out = append(out, d)
-			left -= len(d.Entries)
-			continue
 		}
-		break
+		over -= n
+		if i+n < j {
+			break // the rest of an open day stays
+		}
+		i = j
 	}
 	return out
 }
 
-// RemoveDay drops the entries of a folded day from Progress and counts them.
+// RemoveDay drops the entries of a folded record from Progress and counts them.
 func (p *Progress) RemoveDay(d Day) {
+	folded := make(map[[2]int64]bool, len(d.Entries))
+	for _, e := range d.Entries {
+		folded[[2]int64{e.Lo.UnixMicro(), e.Hi.UnixMicro()}] = true
+	}
 	kept := p.Manifest[:0]
 	for _, e := range p.Manifest {
-		if DayOf(e) == d.Day {
+		if folded[[2]int64{e.Lo.UnixMicro(), e.Hi.UnixMicro()}] {
 			p.Verification.Folded++
 			if e.Verified.IsZero() && !e.Unverifiable {
 				p.Verification.FoldedUnverified++

@@ -68,10 +68,12 @@ func runManifest(t *testing.T, newStore func(t *testing.T) state.Store) {
 		if err := s.Put(ctx, &state.Progress{Cluster: "c1", Table: "stl_query"}); err != nil {
 			t.Fatal(err)
 		}
-		d1 := state.Day{Cluster: "c1", Table: "stl_query", Day: "2026-11-29", Entries: []state.Entry{entry(t0, 3)}, Rows: 3, Checksum: 7}
-		d0 := state.Day{Cluster: "c1", Table: "stl_query", Day: "2026-11-28", Entries: []state.Entry{entry(t0.AddDate(0, 0, -1), 4)}, Rows: 4, Checksum: 8}
+		d1 := state.Day{Cluster: "c1", Table: "stl_query", Day: "2026-11-29", Segment: "b", Entries: []state.Entry{entry(t0, 3)}, Rows: 3, Checksum: 7}
+		d1a := state.Day{Cluster: "c1", Table: "stl_query", Day: "2026-11-29", Segment: "a", Rows: 2}
+		d0 := state.Day{Cluster: "c1", Table: "stl_query", Day: "2026-11-28", Segment: "z", Entries: []state.Entry{entry(t0.AddDate(0, 0, -1), 4)}, Rows: 4, Checksum: 8}
 		other := state.Day{Cluster: "c1", Table: "stl_querytext", Day: "2026-11-29", Rows: 1}
-		for _, d := range []state.Day{d1, d0, d1, other} { // d1 twice: a retry after a crash
+		prefix := state.Day{Cluster: "c1", Table: "stl_query_x", Day: "2026-11-29", Rows: 1} // a table name with the same start
+		for _, d := range []state.Day{d1, d0, d1a, d1, other, prefix} {                      // d1 twice: a retry after a crash
 			if err := s.PutDay(ctx, d); err != nil {
 				t.Fatal(err)
 			}
@@ -80,8 +82,8 @@ func runManifest(t *testing.T, newStore func(t *testing.T) state.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(days) != 2 || days[0].Day != "2026-11-28" || days[1].Day != "2026-11-29" || days[1].Rows != 3 ||
-			len(days[1].Entries) != 1 || days[1].Entries[0].Checksum != entry(t0, 3).Checksum {
+		if len(days) != 3 || days[0].Day != "2026-11-28" || days[1].Segment != "a" || days[2].Day != "2026-11-29" || days[2].Rows != 3 ||
+			len(days[2].Entries) != 1 || days[2].Entries[0].Checksum != entry(t0, 3).Checksum {
 			t.Fatalf("days: %+v", days)
 		}
 		if none, err := s.Days(ctx, "c2", "stl_query"); err != nil || len(none) != 0 {
@@ -133,6 +135,42 @@ func runManifest(t *testing.T, newStore func(t *testing.T) state.Store) {
 		p.RemoveDay(days[0])
 		if len(p.Manifest) != 1 || p.Verification.Folded != 2 || p.Verification.FoldedUnverified != 2 {
 			t.Fatalf("after fold: %+v %+v", p.Manifest, p.Verification)
+		}
+	})
+
+	t.Run("AManifestOverItsBoundFoldsItsOldestEntriesInBoundedSegments", func(t *testing.T) {
+		// A one-second export interval: more windows than one record may hold, none closed.
+		p := state.Progress{Cluster: "c1", Table: "stl_query"}
+		base := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+		n := state.MaxManifest + state.MaxDayEntries + 10
+		for i := range n {
+			lo := base.Add(time.Duration(i) * time.Second)
+			p.AddEntry(state.Entry{Lo: lo, Hi: lo.Add(time.Second), Rows: 1, Checksum: uint64(i)})
+		}
+		p.Watermark = base.Add(time.Duration(n) * time.Second)
+		days := p.FoldableDays(base) // nothing is closed
+		folded := 0
+		for _, d := range days {
+			if len(d.Entries) > state.MaxDayEntries || d.Day != "2026-11-29" {
+				t.Fatalf("segment of %d entries on %s", len(d.Entries), d.Day)
+			}
+			folded += len(d.Entries)
+		}
+		if folded != n-state.MaxManifest || len(days) != 2 || days[0].Segment >= days[1].Segment {
+			t.Fatalf("folded %d entries in %d segments, want the oldest %d", folded, len(days), n-state.MaxManifest)
+		}
+		again := p.FoldableDays(base) // a retry before the progress was written folds the same
+		if len(again) != 2 || again[0].Segment != days[0].Segment || len(again[1].Entries) != len(days[1].Entries) {
+			t.Fatalf("a retry folds differently: %d segments", len(again))
+		}
+		for _, d := range days {
+			p.RemoveDay(d)
+		}
+		if len(p.Manifest) != state.MaxManifest || !p.Manifest[0].Lo.Equal(base.Add(time.Duration(folded)*time.Second)) {
+			t.Fatalf("%d entries left starting at %v", len(p.Manifest), p.Manifest[0].Lo)
+		}
+		if len(p.FoldableDays(base)) != 0 {
+			t.Fatal("a manifest at its bound folds more")
 		}
 	})
 }
