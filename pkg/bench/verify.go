@@ -74,7 +74,7 @@ func VerifyVsIdle(ctx context.Context, out io.Writer, opts VerifyOptions) (Verif
 		}
 		cfg.Clusters = append(cfg.Clusters, c)
 	}
-	fmt.Fprintf(out, "%d clusters with %s of activity at %.1f queries/s written in %.1f s\n", opts.Clusters, opts.History, opts.Rate, time.Since(start).Seconds())
+	fmt.Fprintf(out, "%d clusters with %s of activity at %g queries/s written in %.1f s\n", opts.Clusters, opts.History, opts.Rate, time.Since(start).Seconds())
 	exp, err := export.Open(cfg, export.Options{MaxWindow: opts.Window})
 	if err != nil {
 		return res, err

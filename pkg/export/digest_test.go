@@ -1,6 +1,7 @@
 package export
 
 import (
+	"hash/fnv"
 	"testing"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/source"
@@ -59,6 +60,16 @@ func TestDigestIsOrderIndependentAndSeesEveryColumnAndDuplicate(t *testing.T) {
 	custom := tables.Custom("orders", "SELECT 1", "t", nil)
 	if d := newDigest(custom, cols); d.key != -1 {
 		t.Error("a custom query sums a column named query")
+	}
+}
+
+func TestFNV64aMatchesTheStandardLibrary(t *testing.T) {
+	for _, s := range []string{"", "a", "stl_query\x00label \u00e9"} {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		if got := fnv64a([]byte(s)); got != h.Sum64() {
+			t.Errorf("fnv64a(%q) = %x, want %x", s, got, h.Sum64())
+		}
 	}
 }
 
