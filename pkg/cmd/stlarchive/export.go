@@ -167,7 +167,11 @@ func runStatus(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Cluster, s.Table, wm, lag, s.Rows, gaps, errText, verifyColumns(s.Verification))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	printHeals(st)
+	return nil
 }
 
 func runCheck(ctx context.Context, args []string) error {

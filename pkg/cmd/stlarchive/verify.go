@@ -128,3 +128,13 @@ func verifyColumns(v export.VerifyStatus) string {
 	}
 	return fmt.Sprintf("%s\t%d\t%d\t%d\t%d\t%s", up, v.LateRows, v.RowsHealed, v.LastPassUnverifiable, v.Differs, strings.Join(notes, "; "))
 }
+
+// printHeals lists the recent heals of every (cluster, table) under the status table.
+func printHeals(st []export.TableStatus) {
+	for _, s := range st {
+		for _, h := range s.Verification.Heals {
+			fmt.Printf("healed %s %s (%s, %s] at %s: %d → %d rows\n", s.Cluster, s.Table,
+				h.Window.Lo.Format(time.RFC3339Nano), h.Window.Hi.Format(time.RFC3339Nano), h.At.Format(time.DateTime), h.RowsBefore, h.RowsAfter)
+		}
+	}
+}

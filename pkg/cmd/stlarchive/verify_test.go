@@ -115,7 +115,7 @@ func TestVerifyHealsLateRowsThroughSIGKILLs(t *testing.T) {
 		}
 	}
 	r = runCLI(t, nil, "status", "--config", cfgPath)
-	if !strings.Contains(r.stdout, "VERIFIED UP TO") || !strings.Contains(r.stdout, "ROWS HEALED") {
+	if !strings.Contains(r.stdout, "VERIFIED UP TO") || !strings.Contains(r.stdout, "ROWS HEALED") || !strings.Contains(r.stdout, "healed vkill stl_query (") {
 		t.Errorf("status table without verification columns:\n%s", r.stdout)
 	}
 }
