@@ -18,6 +18,10 @@ const (
 	DefaultLease       = 2 * time.Minute
 	DefaultQueryGroup  = "stlarchive"
 
+	DefaultVerifyHorizon  = 24 * time.Hour
+	DefaultVerifyInterval = time.Hour
+	MaxVerifyHorizon      = 7 * 24 * time.Hour
+
 	DefaultEngine       = "duckdb"
 	DefaultQueryTimeout = 30 * time.Second
 	DefaultMaxRows      = 100000
@@ -85,9 +89,15 @@ func Defaults() Config {
 			QueryGroup:  DefaultQueryGroup,
 			Timeout:     DefaultTimeout,
 			Lease:       DefaultLease,
+			Verify:      DefaultVerify(),
 		},
 		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows, CacheSizeMB: DefaultCacheSizeMB},
 	}
+}
+
+// DefaultVerify returns the verification settings of an export that sets none.
+func DefaultVerify() Verify {
+	return Verify{Enabled: true, Horizon: DefaultVerifyHorizon, Interval: DefaultVerifyInterval, Heal: true}
 }
 
 // DefaultAthena returns the Athena settings of an athena engine that sets none.
@@ -177,6 +187,13 @@ func decode(root *object) Config {
 	ex.duration("lease", &cfg.Export.Lease)
 	ex.stringList("tables", &cfg.Export.Tables)
 	ex.str("queryGroup", &cfg.Export.QueryGroup)
+	if v, ok := ex.optionalObject("verify"); ok {
+		v.boolean("enabled", &cfg.Export.Verify.Enabled)
+		v.duration("horizon", &cfg.Export.Verify.Horizon)
+		v.duration("interval", &cfg.Export.Verify.Interval)
+		v.boolean("heal", &cfg.Export.Verify.Heal)
+		v.done()
+	}
 	ex.done()
 
 	q := root.object("query")
