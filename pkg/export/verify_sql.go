@@ -71,11 +71,15 @@ func verifySQL(t tables.Table, parent *tables.Table, ws []state.Window) (string,
 		args = append(args, w.Lo, w.Hi)
 	}
 	b.WriteString(" END")
+	unplaced, err := unplacedSQL(t, parent)
+	if err != nil {
+		return "", nil, err
+	}
 	sql := fmt.Sprintf("SELECT -1 AS b, 0::bigint AS n, 0::bigint AS k, (%s) AS oldest\n"+
 		"UNION ALL\n"+
 		"SELECT x.b, count(*), coalesce(sum(x.k), 0), NULL FROM (SELECT %s AS b, %s AS k FROM %s) AS x WHERE x.b IS NOT NULL GROUP BY x.b",
 		oldest, b.String(), keyExpr, from)
-	return sql, args, nil
+	return sql + unplaced, args, nil
 }
 
 // quoteIdent quotes an identifier for the source (Redshift and PostgreSQL agree).
