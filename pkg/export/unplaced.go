@@ -3,7 +3,10 @@ package export
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
 	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
@@ -41,4 +44,34 @@ func (e *Exporter) countUnplaced(ctx context.Context, conn *redshift.Conn, t tab
 		return 0, conn.Wrap("count unplaced "+t.Name, err)
 	}
 	return n, nil
+}
+
+// countUnplacedDue counts the unplaced rows of every table of the cluster when verification is
+// off, so that no pass counts them: on the verify interval (default 1h, and at the first cycle of
+// the process), one statement per table, kept in the state like a pass's count.
+func (e *Exporter) countUnplacedDue(ctx context.Context, conn *redshift.Conn, memo *verifyMemo) {
+	interval := e.cfg.Verify.Interval
+	if interval <= 0 {
+		interval = config.DefaultVerifyInterval
+	}
+	if time.Since(memo.lastPass) < interval {
+		return
+	}
+	memo.lastPass = time.Now()
+	cluster := conn.Cluster()
+	for _, t := range e.targets[cluster] {
+		tctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+		n, err := e.countUnplaced(tctx, conn, t, parentOf(t))
+		if err == nil {
+			now := time.Now().UTC()
+			err = e.updateVerification(tctx, cluster, t.Name, func(p *state.Progress) { p.Unplaced.Record(n, now) })
+		}
+		cancel()
+		switch {
+		case err != nil:
+			e.opts.Log.Error("count of rows no window holds failed", "cluster", cluster, "table", t.Name, "error", err)
+		case n > 0:
+			e.opts.Log.Warn("rows on the source that no window holds, not archived", "cluster", cluster, "table", t.Name, "rows", n)
+		}
+	}
 }

@@ -60,7 +60,6 @@ func TestUnplacedRowsAreCountedAndShown(t *testing.T) {
 	ctx := context.Background()
 	last := c.History(t, 30*time.Minute)
 	waitPastLag(t, c, last)
-	mustCycle(t, e)
 
 	conn := c.Connect(t)
 	tx, err := conn.Begin(ctx)
@@ -136,6 +135,19 @@ func TestUnplacedRowsAreCountedAndShown(t *testing.T) {
 	copyRows(t, tx, scan, fmt.Sprintf("t.query = %d AND t.endtime IS NOT NULL", copied[0]), map[string]string{"query": fmt.Sprint(ownNullTime), "endtime": "NULL"})
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
+	}
+
+	// Verification is off in this configuration: the first cycle of the process counts them,
+	// one statement per table, as a pass would.
+	mustCycle(t, e)
+	for _, name := range tables.Names() {
+		p, err := e.Store().Get(ctx, "unplaced", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Unplaced.Rows != want[name] || p.Unplaced.Counted.IsZero() {
+			t.Errorf("%s: the first cycle counted %+v, want %d unplaced rows", name, p.Unplaced, want[name])
+		}
 	}
 
 	t.Logf("unplaced rows added per table: %v", want)

@@ -214,7 +214,11 @@ func (e *Exporter) verifyDue(ctx context.Context, conn *redshift.Conn) *VerifyRe
 		}
 		memo.checked, memo.lastPass = ok, oldest
 	}
-	if !e.cfg.Verify.Enabled || time.Since(memo.lastPass) < e.cfg.Verify.Interval {
+	if !e.cfg.Verify.Enabled {
+		e.countUnplacedDue(ctx, conn, memo)
+		return nil
+	}
+	if time.Since(memo.lastPass) < e.cfg.Verify.Interval {
 		return nil
 	}
 	res := e.verify(ctx, conn, VerifyOptions{Heal: e.cfg.Verify.Heal})
