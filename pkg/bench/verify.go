@@ -33,6 +33,8 @@ type VerifyOptions struct {
 	Window  time.Duration
 	// Runs is the number of idle cycles and of verification passes measured.
 	Runs int
+	// Reuse keeps the databases a previous run filled (same clusters, history and rate).
+	Reuse bool
 }
 
 // VerifyResult is what VerifyVsIdle measured (medians).
@@ -141,6 +143,15 @@ func cycle(ctx context.Context, exp *export.Exporter) error {
 
 // fillCluster creates the cluster's database afresh with the simulator's tables and history.
 func fillCluster(ctx context.Context, c config.Cluster, opts VerifyOptions, seed uint64) error {
+	if opts.Reuse {
+		var n int64
+		err := withConn(ctx, c, func(conn *pgx.Conn) error {
+			return conn.QueryRow(ctx, "SELECT count(*) FROM stl_query").Scan(&n)
+		})
+		if err == nil && n > 0 {
+			return nil
+		}
+	}
 	admin := c
 	admin.Database = "postgres"
 	err := withConn(ctx, admin, func(conn *pgx.Conn) error {

@@ -147,10 +147,10 @@ type Result struct {
 	Tables []TableResult
 	// Skipped is true when another exporter holds the cluster's lease.
 	Skipped bool
-	// Holder is that other exporter's lease when Skipped: its owner and when the lease expires.
-	Holder state.Lease
 	// Verify is the verification pass the cycle ran, when one was due.
 	Verify *VerifyResult
+	// Holder is that other exporter's lease when Skipped: its owner and when the lease expires.
+	Holder state.Lease
 }
 
 // TableResult is the outcome of one cycle on one table.

@@ -403,7 +403,8 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 			}
 		}
 		v.LastPass = now
-		if upTo.After(v.VerifiedUpTo) {
+		// A difference left behind moves "verified up to" back to before it.
+		if upTo.After(v.VerifiedUpTo) || blocked {
 			v.VerifiedUpTo = upTo
 		}
 		v.Differs = tv.Differs

@@ -12,8 +12,9 @@ import (
 // sum of every window in ws, grouped by window, and the oldest time the source still holds.
 //
 // The rows are those of the export's own window statement (tables.WindowSQL, with its filter of
-// the exporter's own queries) over the whole range of ws, bucketed by a CASE on the window
-// bounds, so the source scans the range once whatever the number of windows. A child table is
+// the exporter's own queries) over the whole range of ws, bucketed by a binary search over the
+// window bounds (see bucket), so the source scans the range once whatever the number of windows.
+// ws must be sorted and must not overlap, as the windows of a manifest are. A child table is
 // counted through its parent's window statement joined to the child on query: exactly the rows
 // of the child's window statement (which joins the same way and filters on the parent's label),
 // with the parent's time at hand to bucket them.
@@ -64,13 +65,13 @@ func verifySQL(t tables.Table, parent *tables.Table, ws []state.Window) (string,
 	if t.FiltersOwnQueries() {
 		args = append(args, nil) // the query group, set by the caller
 	}
-	var b strings.Builder
-	b.WriteString("CASE")
-	for i, w := range ws {
-		fmt.Fprintf(&b, " WHEN %s > $%d AND %s <= $%d THEN %d", timeExpr, len(args)+1, timeExpr, len(args)+2, i)
+	// Window i's bounds are parameters first+2i and first+2i+1.
+	first := len(args) + 1
+	for _, w := range ws {
 		args = append(args, w.Lo, w.Hi)
 	}
-	b.WriteString(" END")
+	var b strings.Builder
+	bucket(&b, timeExpr, first, 0, len(ws))
 	unplaced, err := unplacedSQL(t, parent)
 	if err != nil {
 		return "", nil, err
@@ -80,6 +81,22 @@ func verifySQL(t tables.Table, parent *tables.Table, ws []state.Window) (string,
 		"SELECT x.b, count(*), coalesce(sum(x.k), 0), NULL FROM (SELECT %s AS b, %s AS k FROM %s) AS x WHERE x.b IS NOT NULL GROUP BY x.b",
 		oldest, b.String(), keyExpr, from)
 	return sql + unplaced, args, nil
+}
+
+// bucket writes the expression giving the index of the window in [a, b) that holds timeExpr, or
+// NULL: a binary search over the sorted windows as nested CASEs, so that each row costs about
+// log2(windows) comparisons however many windows a pass compares.
+func bucket(sb *strings.Builder, timeExpr string, first, a, b int) {
+	if b-a == 1 {
+		fmt.Fprintf(sb, "CASE WHEN %s > $%d AND %s <= $%d THEN %d END", timeExpr, first+2*a, timeExpr, first+2*a+1, a)
+		return
+	}
+	mid := (a + b) / 2
+	fmt.Fprintf(sb, "CASE WHEN %s <= $%d THEN ", timeExpr, first+2*(mid-1)+1)
+	bucket(sb, timeExpr, first, a, mid)
+	sb.WriteString(" ELSE ")
+	bucket(sb, timeExpr, first, mid, b)
+	sb.WriteString(" END")
 }
 
 // quoteIdent quotes an identifier for the source (Redshift and PostgreSQL agree).

@@ -248,6 +248,7 @@ func benchVerify(ctx context.Context, args []string) error {
 	rate := fs.Float64("rate", 1, "stl_query rows per second of activity")
 	window := fs.Duration("window", config.DefaultInterval, "export window (the export interval)")
 	runs := fs.Int("runs", 3, "idle cycles and passes measured")
+	reuse := fs.Bool("reuse", false, "keep the databases a previous run filled")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -267,6 +268,6 @@ func benchVerify(ctx context.Context, args []string) error {
 		c.SSLMode = "disable"
 	}
 	_, err = bench.VerifyVsIdle(ctx, os.Stdout, bench.VerifyOptions{Cluster: c, Clusters: *n, History: *history,
-		Rate: *rate, Window: *window, Runs: *runs})
+		Rate: *rate, Window: *window, Runs: *runs, Reuse: *reuse})
 	return err
 }
