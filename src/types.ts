@@ -131,6 +131,10 @@ export interface QuerySettings {
   maxRows?: number;
   /** Bound of the local copy of an S3 archive, in MB. */
   cacheSizeMB?: number;
+  /** Memory one query of the embedded engine may take, in MiB (the worker's OS bound adds 256). */
+  memoryLimitMB?: number;
+  /** Queries of the embedded engine that run at once, each in a worker process. */
+  workers?: number;
   athena?: AthenaSettings;
 }
 

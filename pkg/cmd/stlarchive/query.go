@@ -31,7 +31,7 @@ limits and presets as the datasource. Without SQL or --preset it runs the query_
 func runQuery(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprint(os.Stderr, queryUsage)
+		fmt.Fprint(fs.Output(), queryUsage)
 		fs.PrintDefaults()
 	}
 	var cf configFlags
@@ -115,7 +115,7 @@ func runQuery(ctx context.Context, args []string) error {
 // parseInterleaved parses flags before and after the one positional argument, so that
 // `stlarchive query "SELECT …" --format csv` works as well as the other order.
 func parseInterleaved(fs *flag.FlagSet, args []string) (string, error) {
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(usageOut)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {

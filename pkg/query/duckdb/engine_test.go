@@ -414,3 +414,30 @@ func TestCorruptObjectBreaksOnlyItsTable(t *testing.T) {
 		t.Fatalf("want an archive error naming the object, got %v", err)
 	}
 }
+
+// DuckDB's excerpt in an error shows the user's SQL with the caret where it was, never the
+// row-limit wrapper, and the archive's path is never in a message.
+func TestErrorsShowTheUsersSQLNotTheWrapperNorThePath(t *testing.T) {
+	a := newArchive(t)
+	e := open(t, a.root, Options{})
+	for q, at := range map[string]string{
+		"SELECT 'x'::INTEGER AS n":             "::",
+		"SELECT no_such_column FROM stl_query": "no_such_column",
+	} {
+		_, err := e.Query(context.Background(), q)
+		if err == nil {
+			t.Fatalf("%s: no error", q)
+		}
+		msg := err.Error()
+		line := "LINE 1: " + q
+		caret := strings.Repeat(" ", strings.Index(line, at)) + "^"
+		if !strings.Contains(msg, line+"\n"+caret+"\n") && !strings.HasSuffix(msg, line+"\n"+caret) ||
+			strings.Contains(msg, "stl_archive_result") || strings.Contains(msg, "SELECT * FROM (") {
+			t.Errorf("%s:\n%s\nwant the excerpt\n%s\n%s", q, msg, line, caret)
+		}
+	}
+	err := Scrub(errors.New("IO Error: cannot open "+e.Root()+"/stl_query/x.parquet"), e.Root())
+	if strings.Contains(err.Error(), e.Root()) || !strings.Contains(err.Error(), "<archive>/stl_query/x.parquet") {
+		t.Errorf("scrubbed: %v", err)
+	}
+}
