@@ -34,7 +34,7 @@ func StatusRows(st []export.TableStatus) []query.StatusRow {
 			LagSeconds: s.LagSeconds, Rows: s.Rows, LastError: s.LastError, Gaps: len(s.Gaps),
 			VerifiedUpTo: s.Verification.VerifiedUpTo, LateRows: s.Verification.LateRows, RowsHealed: s.Verification.RowsHealed,
 			LastPassLateRows: s.Verification.LastPassLateRows, LastPassUnverifiable: s.Verification.LastPassUnverifiable,
-			Differs: s.Verification.Differs}
+			Differs: s.Verification.Differs, UnplacedRows: s.Verification.Unplaced.Rows}
 	}
 	return rows
 }

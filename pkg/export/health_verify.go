@@ -13,11 +13,15 @@ type ClusterVerification struct {
 	RowsHealed   int64      `json:"rowsHealed"`
 	// Unverifiable and Differs count the windows the last passes could not verify, or left
 	// different from the source.
-	Unverifiable int    `json:"unverifiable"`
-	Differs      int    `json:"differs"`
-	LastError    string `json:"lastError,omitempty"`
-	tables       int
-	unverified   bool
+	Unverifiable int `json:"unverifiable"`
+	Differs      int `json:"differs"`
+	// UnplacedRows is what the last passes counted on the source that no window can hold, and
+	// UnplacedSince the oldest first sighting among the tables that have some.
+	UnplacedRows  int64      `json:"unplacedRows"`
+	UnplacedSince *time.Time `json:"unplacedSince,omitempty"`
+	LastError     string     `json:"lastError,omitempty"`
+	tables        int
+	unverified    bool
 }
 
 func (c *ClusterVerification) add(v VerifyStatus) {
@@ -34,6 +38,13 @@ func (c *ClusterVerification) add(v VerifyStatus) {
 	c.RowsHealed += v.RowsHealed
 	c.Unverifiable += v.LastPassUnverifiable
 	c.Differs += v.Differs
+	if u := v.Unplaced; u.Rows > 0 {
+		c.UnplacedRows += u.Rows
+		if c.UnplacedSince == nil || u.FirstSeen.Before(*c.UnplacedSince) {
+			t := u.FirstSeen
+			c.UnplacedSince = &t
+		}
+	}
 	if c.LastError == "" {
 		c.LastError = v.LastError
 	}
@@ -57,6 +68,10 @@ func (c ClusterVerification) summary() ([]string, bool) {
 	}
 	if c.Unverifiable > 0 {
 		parts = append(parts, fmt.Sprintf("%d window(s) unverifiable (no longer on the source)", c.Unverifiable))
+	}
+	if c.UnplacedRows > 0 {
+		parts = append(parts, fmt.Sprintf("%d row(s) on the source that no window can hold (NULL time, or no parent row), not archived, first seen %s",
+			c.UnplacedRows, c.UnplacedSince.UTC().Format(time.DateTime)))
 	}
 	if c.Differs > 0 {
 		ok = false

@@ -41,15 +41,18 @@ type VerifyStatus struct {
 	HealPending          *state.Window      `json:"healPending,omitempty"`
 	Heals                []state.HealRecord `json:"heals"`
 	// ManifestEntries is the number of windows in the manifest not yet folded into day records.
-	ManifestEntries int    `json:"manifestEntries"`
-	LastError       string `json:"lastError,omitempty"`
+	ManifestEntries int `json:"manifestEntries"`
+	// Unplaced is what the last pass counted on the source that no window can hold: rows with a
+	// NULL time, child rows without a parent row that has one. They are not in the archive.
+	Unplaced  state.Unplaced `json:"unplaced"`
+	LastError string         `json:"lastError,omitempty"`
 }
 
 func verifyStatus(p state.Progress) VerifyStatus {
 	v := p.Verification
 	s := VerifyStatus{LateRows: v.LateRows, RowsHealed: v.RowsHealed, HealedWindows: v.HealedWindows,
 		Unverifiable: v.Unverifiable, Differs: v.Differs, LastPassLateRows: v.LastPassLateRows,
-		LastPassUnverifiable: v.LastPassUnverifiable, Heals: v.Heals, ManifestEntries: len(p.Manifest), LastError: v.LastError}
+		LastPassUnverifiable: v.LastPassUnverifiable, Heals: v.Heals, ManifestEntries: len(p.Manifest), LastError: v.LastError, Unplaced: p.Unplaced}
 	if s.Heals == nil {
 		s.Heals = []state.HealRecord{}
 	}

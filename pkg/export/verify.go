@@ -60,7 +60,9 @@ type WindowCheck struct {
 
 // TableVerify is the outcome of a pass on one table.
 type TableVerify struct {
-	Table        string        `json:"table"`
+	Table string `json:"table"`
+	// Unplaced is the rows on the source that no window can hold (see state.Unplaced).
+	Unplaced     int64         `json:"unplaced"`
 	Windows      int           `json:"windows"`
 	Equal        int           `json:"equal"`
 	Healed       int           `json:"healed"`
@@ -212,7 +214,11 @@ func (e *Exporter) verifyDue(ctx context.Context, conn *redshift.Conn) *VerifyRe
 		}
 		memo.checked, memo.lastPass = ok, oldest
 	}
-	if !e.cfg.Verify.Enabled || time.Since(memo.lastPass) < e.cfg.Verify.Interval {
+	if !e.cfg.Verify.Enabled {
+		e.countUnplacedDue(ctx, conn, memo)
+		return nil
+	}
+	if time.Since(memo.lastPass) < e.cfg.Verify.Interval {
 		return nil
 	}
 	res := e.verify(ctx, conn, VerifyOptions{Heal: e.cfg.Verify.Heal})
@@ -279,7 +285,11 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 	}
 	now := time.Now().UTC()
 	if len(entries) == 0 {
+		if tv.Unplaced, err = e.countUnplaced(ctx, conn, t, parent); err != nil {
+			return fail(err)
+		}
 		err := e.updateVerification(ctx, cluster, t.Name, func(p *state.Progress) {
+			p.Unplaced.Record(tv.Unplaced, now)
 			p.Verification.LastPass, p.Verification.LastError = now, ""
 			p.Verification.LastPassLateRows, p.Verification.LastPassUnverifiable, p.Verification.Differs = 0, 0, 0
 		})
@@ -298,6 +308,7 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 	if err != nil {
 		return fail(err)
 	}
+	tv.Unplaced = counts[unplacedBucket].rows
 	verdicts := make([]string, len(entries))
 	late := make([]int64, len(entries))
 	for i, en := range entries {
@@ -370,6 +381,7 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 	}
 	err = e.updateVerification(ctx, cluster, t.Name, func(p *state.Progress) {
 		v := &p.Verification
+		p.Unplaced.Record(tv.Unplaced, now)
 		newlyUnverifiable := 0
 		for i, en := range entries {
 			for j := range p.Manifest {
@@ -442,7 +454,7 @@ func (e *Exporter) countWindows(ctx context.Context, conn *redshift.Conn, t tabl
 		if err := rows.Scan(&b, &n, &k, &old); err != nil {
 			return nil, time.Time{}, conn.Wrap("count "+t.Name, err)
 		}
-		if b < 0 {
+		if b == -1 {
 			if old != nil {
 				oldest = old.UTC()
 			}

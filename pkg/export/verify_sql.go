@@ -72,11 +72,15 @@ func verifySQL(t tables.Table, parent *tables.Table, ws []state.Window) (string,
 	}
 	var b strings.Builder
 	bucket(&b, timeExpr, first, 0, len(ws))
+	unplaced, err := unplacedSQL(t, parent)
+	if err != nil {
+		return "", nil, err
+	}
 	sql := fmt.Sprintf("SELECT -1 AS b, 0::bigint AS n, 0::bigint AS k, (%s) AS oldest\n"+
 		"UNION ALL\n"+
 		"SELECT x.b, count(*), coalesce(sum(x.k), 0), NULL FROM (SELECT %s AS b, %s AS k FROM %s) AS x WHERE x.b IS NOT NULL GROUP BY x.b",
 		oldest, b.String(), keyExpr, from)
-	return sql, args, nil
+	return sql + unplaced, args, nil
 }
 
 // bucket writes the expression giving the index of the window in [a, b) that holds timeExpr, or

@@ -121,10 +121,10 @@ func TestVariableQueriesGiveOneTextColumn(t *testing.T) {
 func TestStatusFramesForTablesAndAlerts(t *testing.T) {
 	w := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	rows := []query.StatusRow{{Cluster: "east", Table: "stl_query", Watermark: &w, LagSeconds: 60, Rows: 10, Gaps: 1,
-		VerifiedUpTo: &w, LateRows: 7, RowsHealed: 7, LastPassLateRows: 3, LastPassUnverifiable: 1, Differs: 1},
+		VerifiedUpTo: &w, LateRows: 7, RowsHealed: 7, LastPassLateRows: 3, LastPassUnverifiable: 1, Differs: 1, UnplacedRows: 5},
 		{Cluster: "west", Table: "stl_query", LagSeconds: -1, LastError: "connection refused"}}
 	tbl := query.StatusFrames(rows, "table", "", w)[0]
-	if n, _ := tbl.RowLen(); n != 2 || len(tbl.Fields) != 11 {
+	if n, _ := tbl.RowLen(); n != 2 || len(tbl.Fields) != 12 {
 		t.Errorf("table %d rows %d fields", n, len(tbl.Fields))
 	}
 	ts := query.StatusFrames(rows, "time_series", "", w)[0]
@@ -142,6 +142,13 @@ func TestStatusFramesForTablesAndAlerts(t *testing.T) {
 	}
 	if un := query.StatusFrames(rows, "time_series", query.MetricUnverified, w)[0]; un.Fields[1].At(0).(int64) != 2 || un.Fields[2].At(0).(int64) != 0 {
 		t.Errorf("unverified_windows series %v %v, want 2 (unverifiable and different) and 0", un.Fields[1].At(0), un.Fields[2].At(0))
+	}
+	if un := query.StatusFrames(rows, "time_series", query.MetricUnplaced, w)[0]; un.Fields[1].Name != query.MetricUnplaced ||
+		un.Fields[1].At(0).(int64) != 5 || un.Fields[2].At(0).(int64) != 0 {
+		t.Errorf("unplaced_rows series %v %v, want 5 and 0", un.Fields[1].At(0), un.Fields[2].At(0))
+	}
+	if f, _ := tbl.FieldByName(query.MetricUnplaced); f == nil || f.At(0).(int64) != 5 {
+		t.Errorf("table unplaced_rows %v", f)
 	}
 	if f, _ := tbl.FieldByName("late_rows"); f == nil || f.At(0).(int64) != 7 {
 		t.Errorf("table late_rows %v", f)

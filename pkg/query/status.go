@@ -31,6 +31,9 @@ type StatusRow struct {
 	LastPassLateRows     int64
 	LastPassUnverifiable int
 	Differs              int
+	// UnplacedRows is what the last pass counted on the source that no export window can hold
+	// (a NULL time, a child row without a parent row that has one): rows not in the archive.
+	UnplacedRows int64
 }
 
 // The series of a status query in time_series format.
@@ -43,6 +46,9 @@ const (
 	// MetricUnverified is the number of windows the last pass could not verify (the source no
 	// longer holds them) or left different from the source.
 	MetricUnverified = "unverified_windows"
+	// MetricUnplaced is the number of rows the last pass counted on the source that no export
+	// window can hold, so that are not archived.
+	MetricUnplaced = "unplaced_rows"
 )
 
 // status answers a status query for clusters (nil: every cluster), as the dashboards' cluster
@@ -100,6 +106,10 @@ func StatusFrames(rows []StatusRow, format, metric string, now time.Time) data.F
 			for _, r := range rows {
 				f.Fields = append(f.Fields, data.NewField(MetricUnverified, labels(r, MetricUnverified), []int64{int64(r.LastPassUnverifiable + r.Differs)}))
 			}
+		case MetricUnplaced:
+			for _, r := range rows {
+				f.Fields = append(f.Fields, data.NewField(MetricUnplaced, labels(r, MetricUnplaced), []int64{r.UnplacedRows}))
+			}
 		}
 		if metric == "" || metric == MetricLag {
 			for _, r := range rows {
@@ -121,6 +131,7 @@ func StatusFrames(rows []StatusRow, format, metric string, now time.Time) data.F
 	count, gaps := make([]int64, n), make([]int64, n)
 	verified := make([]*time.Time, n)
 	late, healed, unverified := make([]int64, n), make([]int64, n), make([]int64, n)
+	unplaced := make([]int64, n)
 	for i, r := range rows {
 		if r.VerifiedUpTo != nil {
 			v := r.VerifiedUpTo.UTC()
@@ -128,6 +139,7 @@ func StatusFrames(rows []StatusRow, format, metric string, now time.Time) data.F
 		}
 		late[i], healed[i], unverified[i] = r.LateRows, r.RowsHealed, int64(r.LastPassUnverifiable+r.Differs)
 		cluster[i], table[i], lastError[i] = r.Cluster, r.Table, r.LastError
+		unplaced[i] = r.UnplacedRows
 		if r.Watermark != nil {
 			w := r.Watermark.UTC()
 			watermark[i] = &w
@@ -146,6 +158,7 @@ func StatusFrames(rows []StatusRow, format, metric string, now time.Time) data.F
 		data.NewField("late_rows", nil, late),
 		data.NewField("rows_healed", nil, healed),
 		data.NewField(MetricUnverified, nil, unverified),
+		data.NewField(MetricUnplaced, nil, unplaced),
 	)
 	f.SetMeta(&data.FrameMeta{PreferredVisualization: data.VisTypeTable})
 	return data.Frames{f}

@@ -164,7 +164,7 @@ func runStatus(ctx context.Context, args []string) error {
 		return enc.Encode(st)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CLUSTER\tTABLE\tWATERMARK\tLAG\tROWS\tGAPS\tLAST ERROR\tVERIFIED UP TO\tLATE ROWS\tROWS HEALED\tUNVERIFIABLE\tDIFFERS\tVERIFICATION")
+	fmt.Fprintln(w, "CLUSTER\tTABLE\tWATERMARK\tLAG\tROWS\tGAPS\tLAST ERROR\tVERIFIED UP TO\tLATE ROWS\tROWS HEALED\tUNVERIFIABLE\tDIFFERS\tUNPLACED\tVERIFICATION")
 	for _, s := range st {
 		wm, lag := "-", "-"
 		if s.Watermark != nil {

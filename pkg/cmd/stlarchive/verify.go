@@ -110,6 +110,7 @@ func printVerify(results []export.VerifyResult) {
 			}
 		}
 	}
+	printUnplaced(results)
 	fmt.Printf("%d statements, longest cluster %s\n", queries, took.Round(time.Millisecond))
 }
 
@@ -126,7 +127,8 @@ func verifyColumns(v export.VerifyStatus) string {
 	if v.LastError != "" {
 		notes = append(notes, "verification failed: "+v.LastError)
 	}
-	return fmt.Sprintf("%s\t%d\t%d\t%d\t%d\t%s", up, v.LateRows, v.RowsHealed, v.LastPassUnverifiable, v.Differs, strings.Join(notes, "; "))
+	notes = append(notes, unplacedNote(v.Unplaced)...)
+	return fmt.Sprintf("%s\t%d\t%d\t%d\t%d\t%d\t%s", up, v.LateRows, v.RowsHealed, v.LastPassUnverifiable, v.Differs, v.Unplaced.Rows, strings.Join(notes, "; "))
 }
 
 // printHeals lists the recent heals of every (cluster, table) under the status table.

@@ -55,6 +55,8 @@ type Progress struct {
 	Heal *Heal `json:"heal,omitempty"`
 	// Verification is what the verification passes found.
 	Verification Verification `json:"verification"`
+	// Unplaced is what the last verification pass counted on the source that no window holds.
+	Unplaced Unplaced `json:"unplaced,omitzero"`
 	// Version counts writes. A conditional write succeeds only when it still matches.
 	Version int64 `json:"version"`
 }
