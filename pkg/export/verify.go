@@ -122,7 +122,7 @@ func (e *Exporter) VerifyCluster(ctx context.Context, name string, opts VerifyOp
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	renewed := e.keepLease(ctx, cancel, name)
+	renewed := e.keepLease(ctx, cancel, name, lease.Expires)
 	defer func() {
 		cancel(nil)
 		<-renewed
