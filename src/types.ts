@@ -225,7 +225,7 @@ export interface StlQuery extends DataQuery {
   clusters?: string[];
   limit?: number;
   /** Status queries in time_series format: one series, for alert rules. */
-  metric?: 'lag_seconds' | 'gaps';
+  metric?: 'lag_seconds' | 'gaps' | 'late_rows' | 'unverified_windows' | 'unplaced_rows';
 }
 
 export const DEFAULT_PRESET = 'query_volume';

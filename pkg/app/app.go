@@ -31,7 +31,10 @@ func StatusRows(st []export.TableStatus) []query.StatusRow {
 	rows := make([]query.StatusRow, len(st))
 	for i, s := range st {
 		rows[i] = query.StatusRow{Cluster: s.Cluster, Table: s.Table, Watermark: s.Watermark,
-			LagSeconds: s.LagSeconds, Rows: s.Rows, LastError: s.LastError, Gaps: len(s.Gaps)}
+			LagSeconds: s.LagSeconds, Rows: s.Rows, LastError: s.LastError, Gaps: len(s.Gaps),
+			VerifiedUpTo: s.Verification.VerifiedUpTo, LateRows: s.Verification.LateRows, RowsHealed: s.Verification.RowsHealed,
+			LastPassLateRows: s.Verification.LastPassLateRows, LastPassUnverifiable: s.Verification.LastPassUnverifiable,
+			Differs: s.Verification.Differs, UnplacedRows: s.Verification.Unplaced.Rows}
 	}
 	return rows
 }

@@ -164,6 +164,22 @@ type Export struct {
 	// after which another exporter (a Grafana replica, the CLI) takes over a crashed one's
 	// clusters. Renewed every third of it while a cycle runs. Default 2m.
 	Lease time.Duration
+	// Verify re-counts archived windows on the source and heals those that changed.
+	Verify Verify
+}
+
+// Verify is the schedule and reach of the verification pass: every Interval, the windows of the
+// last Horizon that the source still holds are re-counted on the source and compared with the
+// manifest of what was archived; a window whose rows changed is re-exported when Heal is set.
+type Verify struct {
+	// Enabled runs the pass on its interval under the cluster's lease. Default true.
+	Enabled bool
+	// Horizon is how far back a pass looks. Default 24h; at most 7 days (STL retention).
+	Horizon time.Duration
+	// Interval between passes on one cluster. Default 1h.
+	Interval time.Duration
+	// Heal re-exports the windows whose source rows changed. Default true.
+	Heal bool
 }
 
 // Query holds the engine and the limits of the query side.

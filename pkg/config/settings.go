@@ -19,6 +19,10 @@ const (
 	DefaultLease       = 2 * time.Minute
 	DefaultQueryGroup  = "stlarchive"
 
+	DefaultVerifyHorizon  = 24 * time.Hour
+	DefaultVerifyInterval = time.Hour
+	MaxVerifyHorizon      = 7 * 24 * time.Hour
+
 	DefaultEngine       = "duckdb"
 	DefaultQueryTimeout = 30 * time.Second
 	DefaultMaxRows      = 100000
@@ -98,10 +102,16 @@ func Defaults() Config {
 			QueryGroup:  DefaultQueryGroup,
 			Timeout:     DefaultTimeout,
 			Lease:       DefaultLease,
+			Verify:      DefaultVerify(),
 		},
 		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows, CacheSizeMB: DefaultCacheSizeMB,
 			MemoryLimitMB: DefaultMemoryMB, Workers: DefaultWorkers},
 	}
+}
+
+// DefaultVerify returns the verification settings of an export that sets none.
+func DefaultVerify() Verify {
+	return Verify{Enabled: true, Horizon: DefaultVerifyHorizon, Interval: DefaultVerifyInterval, Heal: true}
 }
 
 // DefaultAthena returns the Athena settings of an athena engine that sets none.
@@ -215,6 +225,13 @@ func decode(root *object) Config {
 	ex.duration("lease", &cfg.Export.Lease)
 	ex.stringList("tables", &cfg.Export.Tables)
 	ex.str("queryGroup", &cfg.Export.QueryGroup)
+	if v, ok := ex.optionalObject("verify"); ok {
+		v.boolean("enabled", &cfg.Export.Verify.Enabled)
+		v.duration("horizon", &cfg.Export.Verify.Horizon)
+		v.duration("interval", &cfg.Export.Verify.Interval)
+		v.boolean("heal", &cfg.Export.Verify.Heal)
+		v.done()
+	}
 	ex.done()
 
 	q := root.object("query")

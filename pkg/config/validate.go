@@ -228,6 +228,17 @@ func validateExport(probs *problems, ex *Export) {
 	if msg := queryGroupProblem(ex.QueryGroup); msg != "" {
 		probs.add(path+"queryGroup", "%s", msg)
 	}
+	validateVerify(probs, &ex.Verify, ex.Lag)
+}
+
+func validateVerify(probs *problems, v *Verify, lag time.Duration) {
+	const path = "jsonData.export.verify."
+	if v.Horizon <= lag || v.Horizon > MaxVerifyHorizon {
+		probs.add(path+"horizon", "must be longer than the lag (%s) and at most %s (STL keeps 2 to 7 days), got %s", lag, MaxVerifyHorizon, v.Horizon)
+	}
+	if v.Interval < time.Minute {
+		probs.add(path+"interval", "must be at least 1m, got %s", v.Interval)
+	}
 }
 
 // queryGroupProblem checks a value for SET query_group TO '<value>', which takes no parameter:

@@ -53,6 +53,9 @@ type Options struct {
 	Connect func(ctx context.Context, c config.Cluster, queryGroup string) (*redshift.Conn, error)
 	// OnResult, when set, is called after each cluster cycle of Run.
 	OnResult func(Result)
+	// MaxWindow, when set, bounds the length of a window (a backfill is then cut into
+	// windows of at most this long). Default: a window runs to now − lag or midnight.
+	MaxWindow time.Duration
 	// GapCheckAfter is how far behind a table's watermark must be before a cycle looks for
 	// history lost to STL retention (one extra query per table). Default the larger of three
 	// intervals and 10 minutes: retention is days, so a shorter outage cannot lose rows.
@@ -68,8 +71,9 @@ type Exporter struct {
 	archive storage.Archive
 	opts    Options
 
-	mu    sync.Mutex
-	conns map[string]*redshift.Conn
+	mu       sync.Mutex
+	conns    map[string]*redshift.Conn
+	verified map[string]*verifyMemo
 }
 
 // New makes an exporter for a validated configuration.
@@ -143,6 +147,8 @@ type Result struct {
 	Tables []TableResult
 	// Skipped is true when another exporter holds the cluster's lease.
 	Skipped bool
+	// Verify is the verification pass the cycle ran, when one was due.
+	Verify *VerifyResult
 	// Holder is that other exporter's lease when Skipped: its owner and when the lease expires.
 	Holder state.Lease
 }
@@ -271,6 +277,9 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 			tr = e.exportTable(ctx, conn, t, target)
 		}
 		res.Tables = append(res.Tables, tr)
+	}
+	if ctx.Err() == nil {
+		res.Verify = e.verifyDue(ctx, conn)
 	}
 	return res
 }

@@ -208,6 +208,8 @@ type ClusterHealth struct {
 	// ExportError is the most recent export error of one of its tables.
 	ExportError string `json:"exportError,omitempty"`
 	Gaps        int    `json:"gaps"`
+	// Verification sums up the verification of the cluster's tables.
+	Verification ClusterVerification `json:"verification"`
 }
 
 // CheckCluster connects to a cluster on a fresh connection, reads what its user may see in STL
@@ -249,6 +251,7 @@ func (e *Exporter) CheckCluster(ctx context.Context, name string) ClusterHealth 
 		}
 		h.LagSeconds = max(h.LagSeconds, s.LagSeconds)
 		h.Gaps += len(s.Gaps)
+		h.Verification.add(s.Verification)
 		if s.LastError != "" && h.ExportError == "" {
 			h.ExportError = s.LastError
 		}
@@ -284,5 +287,7 @@ func (h ClusterHealth) Summary() (string, bool) {
 		healthy = false
 		parts = append(parts, "last export failed: "+h.ExportError)
 	}
+	vparts, vok := h.Verification.summary()
+	parts, healthy = append(parts, vparts...), healthy && vok
 	return fmt.Sprintf("cluster %s: %s", h.Cluster, strings.Join(parts, "; ")), healthy
 }

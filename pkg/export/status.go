@@ -21,6 +21,54 @@ type TableStatus struct {
 	LastSuccess *time.Time    `json:"lastSuccess,omitempty"`
 	LastError   string        `json:"lastError,omitempty"`
 	Gaps        []state.Gap   `json:"gaps"`
+	// Verification is what the verification passes found (see state.Verification).
+	Verification VerifyStatus `json:"verification"`
+}
+
+// VerifyStatus is the verification state of one (cluster, table) as status shows it.
+type VerifyStatus struct {
+	// VerifiedUpTo is the end of the newest window verified equal to the source, with no
+	// unhealed difference before it; nil before the first pass.
+	VerifiedUpTo         *time.Time         `json:"verifiedUpTo"`
+	LastPass             *time.Time         `json:"lastPass,omitempty"`
+	LateRows             int64              `json:"lateRows"`
+	RowsHealed           int64              `json:"rowsHealed"`
+	HealedWindows        int64              `json:"healedWindows"`
+	Unverifiable         int64              `json:"unverifiable"`
+	Differs              int                `json:"differs"`
+	LastPassLateRows     int64              `json:"lastPassLateRows"`
+	LastPassUnverifiable int                `json:"lastPassUnverifiable"`
+	HealPending          *state.Window      `json:"healPending,omitempty"`
+	Heals                []state.HealRecord `json:"heals"`
+	// ManifestEntries is the number of windows in the manifest not yet folded into day records.
+	ManifestEntries int `json:"manifestEntries"`
+	// Unplaced is what the last pass counted on the source that no window can hold: rows with a
+	// NULL time, child rows without a parent row that has one. They are not in the archive.
+	Unplaced  state.Unplaced `json:"unplaced"`
+	LastError string         `json:"lastError,omitempty"`
+}
+
+func verifyStatus(p state.Progress) VerifyStatus {
+	v := p.Verification
+	s := VerifyStatus{LateRows: v.LateRows, RowsHealed: v.RowsHealed, HealedWindows: v.HealedWindows,
+		Unverifiable: v.Unverifiable, Differs: v.Differs, LastPassLateRows: v.LastPassLateRows,
+		LastPassUnverifiable: v.LastPassUnverifiable, Heals: v.Heals, ManifestEntries: len(p.Manifest), LastError: v.LastError, Unplaced: p.Unplaced}
+	if s.Heals == nil {
+		s.Heals = []state.HealRecord{}
+	}
+	if !v.VerifiedUpTo.IsZero() {
+		t := v.VerifiedUpTo
+		s.VerifiedUpTo = &t
+	}
+	if !v.LastPass.IsZero() {
+		t := v.LastPass
+		s.LastPass = &t
+	}
+	if p.Heal != nil {
+		w := p.Heal.Window
+		s.HealPending = &w
+	}
+	return s
 }
 
 // Status reads the state of every (cluster, table) in the store.
@@ -33,6 +81,7 @@ func Status(ctx context.Context, store state.Store, now time.Time) ([]TableStatu
 	for _, p := range list {
 		s := TableStatus{Cluster: p.Cluster, Table: p.Table, Rows: p.Rows, Objects: p.Objects,
 			Pending: p.Pending, LastError: p.LastError, Gaps: p.Gaps, LagSeconds: -1}
+		s.Verification = verifyStatus(p)
 		if s.Gaps == nil {
 			s.Gaps = []state.Gap{}
 		}

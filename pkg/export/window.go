@@ -96,6 +96,9 @@ func (e *Exporter) nextWindow(ctx context.Context, conn *redshift.Conn, p *state
 	if target.Before(hi) {
 		hi = target
 	}
+	if e.opts.MaxWindow > 0 && hi.Sub(lo) > e.opts.MaxWindow {
+		hi = lo.Add(e.opts.MaxWindow)
+	}
 	if !hi.After(lo) {
 		return w, false, false, nil
 	}
@@ -140,6 +143,7 @@ func (e *Exporter) exportWindow(ctx context.Context, conn *redshift.Conn, p *sta
 		obj    storage.Object
 		writer *parquetfile.Writer
 		schema []source.Column
+		sum    *digest
 	)
 	defer func() {
 		if obj != nil {
@@ -149,8 +153,9 @@ func (e *Exporter) exportWindow(ctx context.Context, conn *redshift.Conn, p *sta
 	opts := source.Options{KeepPadding: t.KeepsPadding}
 	conn.CountQuery()
 	n, err := source.Stream(ctx, conn.Conn, sql, args, opts,
-		func(cols []source.Column) error { schema = cols; return nil },
+		func(cols []source.Column) error { schema = cols; sum = newDigest(t, cols); return nil },
 		func(b *source.Batch) error {
+			sum.add(b)
 			if obj == nil {
 				if !redo {
 					p.Pending = &w
@@ -190,6 +195,9 @@ func (e *Exporter) exportWindow(ctx context.Context, conn *redshift.Conn, p *sta
 		}
 		obj = nil
 		e.hook(StepWritten, cluster, t.Name)
+	}
+	if err := e.addEntry(ctx, p, t, w, sum); err != nil {
+		return 0, err
 	}
 	return n, e.commit(ctx, p, t, w, n, n > 0)
 }

@@ -64,7 +64,8 @@ func TestCheckHealthAsGrafanaRunsThePlugin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(res.Message, "export lag") || time.Now().After(deadline) {
+			// The first cycle ends with a verification pass (export.verify defaults to on).
+			if strings.Contains(res.Message, "verified up to") || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(time.Second)
@@ -72,7 +73,7 @@ func TestCheckHealthAsGrafanaRunsThePlugin(t *testing.T) {
 		if res.Status != backend.HealthStatusOk {
 			t.Fatalf("status %v: %s", res.Status, res.Message)
 		}
-		for _, want := range []string{"writable", "cluster health-ok: reachable", "sees all users' STL rows", "export lag"} {
+		for _, want := range []string{"writable", "cluster health-ok: reachable", "sees all users' STL rows", "export lag", "verified up to"} {
 			if !strings.Contains(res.Message, want) {
 				t.Errorf("message lacks %q:\n%s", want, res.Message)
 			}
@@ -82,9 +83,18 @@ func TestCheckHealthAsGrafanaRunsThePlugin(t *testing.T) {
 				Cluster    string  `json:"cluster"`
 				Reachable  bool    `json:"reachable"`
 				LagSeconds float64 `json:"lagSeconds"`
+				// What verification found: nothing late, nothing unverifiable, nothing different.
+				Verification struct {
+					VerifiedUpTo *time.Time `json:"verifiedUpTo"`
+					LateRows     int64      `json:"lateRows"`
+					Unverifiable int        `json:"unverifiable"`
+					Differs      int        `json:"differs"`
+				} `json:"verification"`
 			} `json:"clusters"`
 		}
-		if err := json.Unmarshal(res.JSONDetails, &details); err != nil || len(details.Clusters) != 1 || !details.Clusters[0].Reachable || details.Clusters[0].LagSeconds < 0 {
+		if err := json.Unmarshal(res.JSONDetails, &details); err != nil || len(details.Clusters) != 1 || !details.Clusters[0].Reachable || details.Clusters[0].LagSeconds < 0 ||
+			details.Clusters[0].Verification.VerifiedUpTo == nil || details.Clusters[0].Verification.LateRows != 0 ||
+			details.Clusters[0].Verification.Unverifiable != 0 || details.Clusters[0].Verification.Differs != 0 {
 			t.Errorf("details %s (%v)", res.JSONDetails, err)
 		}
 		t.Logf("health: %s", res.Message)

@@ -120,10 +120,11 @@ func TestVariableQueriesGiveOneTextColumn(t *testing.T) {
 
 func TestStatusFramesForTablesAndAlerts(t *testing.T) {
 	w := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	rows := []query.StatusRow{{Cluster: "east", Table: "stl_query", Watermark: &w, LagSeconds: 60, Rows: 10, Gaps: 1},
+	rows := []query.StatusRow{{Cluster: "east", Table: "stl_query", Watermark: &w, LagSeconds: 60, Rows: 10, Gaps: 1,
+		VerifiedUpTo: &w, LateRows: 7, RowsHealed: 7, LastPassLateRows: 3, LastPassUnverifiable: 1, Differs: 1, UnplacedRows: 5},
 		{Cluster: "west", Table: "stl_query", LagSeconds: -1, LastError: "connection refused"}}
 	tbl := query.StatusFrames(rows, "table", "", w)[0]
-	if n, _ := tbl.RowLen(); n != 2 || len(tbl.Fields) != 7 {
+	if n, _ := tbl.RowLen(); n != 2 || len(tbl.Fields) != 12 {
 		t.Errorf("table %d rows %d fields", n, len(tbl.Fields))
 	}
 	ts := query.StatusFrames(rows, "time_series", "", w)[0]
@@ -136,6 +137,22 @@ func TestStatusFramesForTablesAndAlerts(t *testing.T) {
 	if f := ts.Fields[3]; f.Name != "gaps" || f.At(0).(int64) != 1 {
 		t.Errorf("gaps series %s %v", f.Name, f.At(0))
 	}
+	if late := query.StatusFrames(rows, "time_series", query.MetricLateRows, w)[0]; late.Fields[1].At(0).(int64) != 3 {
+		t.Errorf("late_rows series %v, want the last pass's 3", late.Fields[1].At(0))
+	}
+	if un := query.StatusFrames(rows, "time_series", query.MetricUnverified, w)[0]; un.Fields[1].At(0).(int64) != 2 || un.Fields[2].At(0).(int64) != 0 {
+		t.Errorf("unverified_windows series %v %v, want 2 (unverifiable and different) and 0", un.Fields[1].At(0), un.Fields[2].At(0))
+	}
+	if un := query.StatusFrames(rows, "time_series", query.MetricUnplaced, w)[0]; un.Fields[1].Name != query.MetricUnplaced ||
+		un.Fields[1].At(0).(int64) != 5 || un.Fields[2].At(0).(int64) != 0 {
+		t.Errorf("unplaced_rows series %v %v, want 5 and 0", un.Fields[1].At(0), un.Fields[2].At(0))
+	}
+	if f, _ := tbl.FieldByName(query.MetricUnplaced); f == nil || f.At(0).(int64) != 5 {
+		t.Errorf("table unplaced_rows %v", f)
+	}
+	if f, _ := tbl.FieldByName("late_rows"); f == nil || f.At(0).(int64) != 7 {
+		t.Errorf("table late_rows %v", f)
+	}
 	// Alerting tells series apart by labels alone: both metrics together carry a metric label,
 	// and one metric alone keeps just cluster and table.
 	seen := map[string]bool{}
@@ -145,7 +162,7 @@ func TestStatusFramesForTablesAndAlerts(t *testing.T) {
 		}
 		seen[f.Labels.String()] = true
 	}
-	for _, metric := range []string{query.MetricLag, query.MetricGaps} {
+	for _, metric := range []string{query.MetricLag, query.MetricGaps, query.MetricLateRows, query.MetricUnverified} {
 		one := query.StatusFrames(rows, "time_series", metric, w)[0]
 		if len(one.Fields) != 3 {
 			t.Fatalf("%s: %d fields, want time and one per cluster", metric, len(one.Fields))

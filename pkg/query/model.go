@@ -90,9 +90,9 @@ func Normalize(m Model, catalog *presets.Catalog) (Model, *presets.Preset, error
 		return m, nil, badQuery("unknown query type %q (sql, diagnostics or status)", m.QueryType)
 	}
 	switch m.Metric {
-	case "", MetricLag, MetricGaps:
+	case "", MetricLag, MetricGaps, MetricLateRows, MetricUnverified, MetricUnplaced:
 	default:
-		return m, nil, badQuery("unknown status metric %q (%s or %s)", m.Metric, MetricLag, MetricGaps)
+		return m, nil, badQuery("unknown status metric %q (%s, %s, %s, %s or %s)", m.Metric, MetricLag, MetricGaps, MetricLateRows, MetricUnverified, MetricUnplaced)
 	}
 	clusters, err := normalizeClusters(m.Clusters)
 	if err != nil {

@@ -22,12 +22,33 @@ type StatusRow struct {
 	Rows       int64
 	LastError  string
 	Gaps       int
+	// Verification of the archive against the source: the end of the newest window verified
+	// equal (nil before the first pass); late rows found and rows healed in all; what the last
+	// pass found late, could not verify, or left different.
+	VerifiedUpTo         *time.Time
+	LateRows             int64
+	RowsHealed           int64
+	LastPassLateRows     int64
+	LastPassUnverifiable int
+	Differs              int
+	// UnplacedRows is what the last pass counted on the source that no export window can hold
+	// (a NULL time, a child row without a parent row that has one): rows not in the archive.
+	UnplacedRows int64
 }
 
 // The series of a status query in time_series format.
 const (
 	MetricLag  = "lag_seconds"
 	MetricGaps = "gaps"
+	// MetricLateRows is the number of rows the last verification pass found on the source
+	// behind the watermark: rows that reached STL later than the export lag.
+	MetricLateRows = "late_rows"
+	// MetricUnverified is the number of windows the last pass could not verify (the source no
+	// longer holds them) or left different from the source.
+	MetricUnverified = "unverified_windows"
+	// MetricUnplaced is the number of rows the last pass counted on the source that no export
+	// window can hold, so that are not archived.
+	MetricUnplaced = "unplaced_rows"
 )
 
 // status answers a status query for clusters (nil: every cluster), as the dashboards' cluster
@@ -76,12 +97,26 @@ func StatusFrames(rows []StatusRow, format, metric string, now time.Time) data.F
 			}
 			return l
 		}
-		if metric != MetricGaps {
+		switch metric {
+		case MetricLateRows:
+			for _, r := range rows {
+				f.Fields = append(f.Fields, data.NewField(MetricLateRows, labels(r, MetricLateRows), []int64{r.LastPassLateRows}))
+			}
+		case MetricUnverified:
+			for _, r := range rows {
+				f.Fields = append(f.Fields, data.NewField(MetricUnverified, labels(r, MetricUnverified), []int64{int64(r.LastPassUnverifiable + r.Differs)}))
+			}
+		case MetricUnplaced:
+			for _, r := range rows {
+				f.Fields = append(f.Fields, data.NewField(MetricUnplaced, labels(r, MetricUnplaced), []int64{r.UnplacedRows}))
+			}
+		}
+		if metric == "" || metric == MetricLag {
 			for _, r := range rows {
 				f.Fields = append(f.Fields, data.NewField(MetricLag, labels(r, MetricLag), []float64{r.LagSeconds}))
 			}
 		}
-		if metric != MetricLag {
+		if metric == "" || metric == MetricGaps {
 			for _, r := range rows {
 				f.Fields = append(f.Fields, data.NewField(MetricGaps, labels(r, MetricGaps), []int64{int64(r.Gaps)}))
 			}
@@ -94,8 +129,17 @@ func StatusFrames(rows []StatusRow, format, metric string, now time.Time) data.F
 	watermark := make([]*time.Time, n)
 	lag := make([]float64, n)
 	count, gaps := make([]int64, n), make([]int64, n)
+	verified := make([]*time.Time, n)
+	late, healed, unverified := make([]int64, n), make([]int64, n), make([]int64, n)
+	unplaced := make([]int64, n)
 	for i, r := range rows {
+		if r.VerifiedUpTo != nil {
+			v := r.VerifiedUpTo.UTC()
+			verified[i] = &v
+		}
+		late[i], healed[i], unverified[i] = r.LateRows, r.RowsHealed, int64(r.LastPassUnverifiable+r.Differs)
 		cluster[i], table[i], lastError[i] = r.Cluster, r.Table, r.LastError
+		unplaced[i] = r.UnplacedRows
 		if r.Watermark != nil {
 			w := r.Watermark.UTC()
 			watermark[i] = &w
@@ -110,6 +154,11 @@ func StatusFrames(rows []StatusRow, format, metric string, now time.Time) data.F
 		data.NewField("rows", nil, count),
 		data.NewField("last_error", nil, lastError),
 		data.NewField("gaps", nil, gaps),
+		data.NewField("verified_up_to", nil, verified),
+		data.NewField("late_rows", nil, late),
+		data.NewField("rows_healed", nil, healed),
+		data.NewField(MetricUnverified, nil, unverified),
+		data.NewField(MetricUnplaced, nil, unplaced),
 	)
 	f.SetMeta(&data.FrameMeta{PreferredVisualization: data.VisTypeTable})
 	return data.Frames{f}

@@ -132,15 +132,20 @@ func (t Table) WindowSQL(parent *Table) (string, error) {
 		return fmt.Sprintf("SELECT %s FROM %s c JOIN %s p ON p.query = c.query WHERE p.%s > $1 AND p.%s <= $2 AND %s",
 			t.columnList("c."), t.Name, parent.Name, parent.TimeColumn, parent.TimeColumn, NotOwn("p.label", "$3")), nil
 	}
-	own := NotOwn("t.label", "$3")
+	return fmt.Sprintf("SELECT %s FROM %s t WHERE t.%s > $1 AND t.%s <= $2 AND %s",
+		t.columnList("t."), t.Name, t.TimeColumn, t.TimeColumn, t.notOwn("$3")), nil
+}
+
+// notOwn is the filter of the exporter's own rows of an STL table with its own time, aliased t,
+// with the query group as param.
+func (t Table) notOwn(param string) string {
 	if !t.hasColumn("label") {
 		// Rows without a label belong to a query; the query's stl_query row carries the label.
 		// A row is left out only when such a row exists and is provably the exporter's: a NULL
 		// query or label makes the inner predicate unknown, so NOT EXISTS keeps the row.
-		own = "NOT EXISTS (SELECT 1 FROM stl_query q WHERE q.query = t.query AND " + Own("q.label", "$3") + ")"
+		return "NOT EXISTS (SELECT 1 FROM stl_query q WHERE q.query = t.query AND " + Own("q.label", param) + ")"
 	}
-	return fmt.Sprintf("SELECT %s FROM %s t WHERE t.%s > $1 AND t.%s <= $2 AND %s",
-		t.columnList("t."), t.Name, t.TimeColumn, t.TimeColumn, own), nil
+	return NotOwn("t.label", param)
 }
 
 // Own is the predicate that is true only when label (a character(n) column) provably holds the

@@ -22,12 +22,14 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
-const benchUsage = `usage: stlarchive bench <export|idle|query> --url postgres://USER:PASSWORD@HOST:PORT/DB [flags]
+const benchUsage = `usage: stlarchive bench <export|idle|query|verify> --url postgres://USER:PASSWORD@HOST:PORT/DB [flags]
 
   export   export a 1M-row stl_scan-shaped table to Parquet, against the raw read floor
            (pgx COPY … TO STDOUT into io.Discard), with the export's peak RSS
   idle     an idle cycle over many clusters × 8 tables: time and queries asked,
            against a baseline of one trivial query per (cluster, table)
+  verify   one verification pass over many clusters × 8 tables with archived history:
+           time, statements and its share of the exporter, against the idle export cycle
   query    the query-volume preset on the embedded engine against the same SQL on the
            source PostgreSQL, over 30 days × 10 clusters; p50 of the overview dashboard
 
@@ -65,6 +67,8 @@ func runBench(ctx context.Context, args []string) error {
 		return benchIdle(ctx, args[1:])
 	case "query":
 		return runBenchQuery(ctx, args[1:])
+	case "verify":
+		return benchVerify(ctx, args[1:])
 	}
 	fmt.Fprint(os.Stderr, benchUsage)
 	return usagef("unknown benchmark %q", args[0])
@@ -236,4 +240,37 @@ func durations(ds []time.Duration) string {
 		parts[i] = fmt.Sprintf("%.3f", d.Seconds())
 	}
 	return strings.Join(parts, " ")
+}
+
+// benchVerify measures a verification pass against the idle export cycle (pkg/bench).
+func benchVerify(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench verify", flag.ContinueOnError)
+	dbURL := benchURL(fs)
+	n := fs.Int("clusters", 20, "simulated clusters (one database each)")
+	history := fs.Duration("history", 2*time.Hour, "activity each cluster holds")
+	rate := fs.Float64("rate", 1, "stl_query rows per second of activity")
+	window := fs.Duration("window", config.DefaultInterval, "export window (the export interval)")
+	runs := fs.Int("runs", 3, "idle cycles and passes measured")
+	reuse := fs.Bool("reuse", false, "keep the databases a previous run filled")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dbURL == "" {
+		return usagef("--url is required")
+	}
+	u, err := url.Parse(*dbURL)
+	if err != nil {
+		return usagef("--url: %v", err)
+	}
+	port, _ := strconv.Atoi(u.Port())
+	password, _ := u.User.Password()
+	c := config.DefaultCluster()
+	c.Host, c.Port, c.User, c.Password = u.Hostname(), port, u.User.Username(), config.Secret(password)
+	c.SSLMode = u.Query().Get("sslmode")
+	if c.SSLMode == "" {
+		c.SSLMode = "disable"
+	}
+	_, err = bench.VerifyVsIdle(ctx, os.Stdout, bench.VerifyOptions{Cluster: c, Clusters: *n, History: *history,
+		Rate: *rate, Window: *window, Runs: *runs, Reuse: *reuse})
+	return err
 }

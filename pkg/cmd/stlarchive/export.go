@@ -164,7 +164,7 @@ func runStatus(ctx context.Context, args []string) error {
 		return enc.Encode(st)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CLUSTER\tTABLE\tWATERMARK\tLAG\tROWS\tGAPS\tLAST ERROR")
+	fmt.Fprintln(w, "CLUSTER\tTABLE\tWATERMARK\tLAG\tROWS\tGAPS\tLAST ERROR\tVERIFIED UP TO\tLATE ROWS\tROWS HEALED\tUNVERIFIABLE\tDIFFERS\tUNPLACED\tVERIFICATION")
 	for _, s := range st {
 		wm, lag := "-", "-"
 		if s.Watermark != nil {
@@ -183,9 +183,16 @@ func runStatus(ctx context.Context, args []string) error {
 		if len(errText) > 120 {
 			errText = errText[:117] + "..."
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", s.Cluster, s.Table, wm, lag, s.Rows, gaps, errText)
+		if errText == "" {
+			errText = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Cluster, s.Table, wm, lag, s.Rows, gaps, errText, verifyColumns(s.Verification))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	printHeals(st)
+	return nil
 }
 
 func runCheck(ctx context.Context, args []string) error {

@@ -4,12 +4,15 @@
 //	stlarchive export   [--once]       export on the configured interval (or one cycle)
 //	stlarchive status   [--json]       watermark, lag, rows, last error and gaps per cluster and table
 //	stlarchive check                   reachability and STL visibility of every cluster
+//	stlarchive verify [--heal] [--since T] [--deep] [--json]
+//	                                   re-count archived windows on the source; heal late rows
 //	stlarchive simulate                STL-shaped tables and a live workload in PostgreSQL
 //	stlarchive bench export            export speed against the raw read floor
 //	stlarchive query [--preset ID|SQL] a diagnostic or SQL over the archive, as the datasource runs it
 //
-// Exit status: 0 on success, 1 when a cluster failed (each failure is named on stderr), 2 on a
-// usage or configuration error, 3 when "export --once" skipped a cluster because another exporter
+// Exit status: 0 on success, 1 when a cluster failed (each failure is named on stderr) or, for
+// verify, when the archive differs from the source and was not healed, 2 on a usage or
+// configuration error, 3 when "export --once" skipped a cluster because another exporter
 // holds its lease (each skipped cluster is named on stderr with the lease's expiry). A failure
 // outranks a skip: when both happen the status is 1 and both are named.
 package main
@@ -56,6 +59,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"simulate": runSimulate,
 	"bench":    runBench,
 	"query":    runQuery,
+	"verify":   runVerify,
 }
 
 const usage = `usage: stlarchive <command> [flags]
@@ -64,6 +68,7 @@ commands:
   export     export STL tables on the configured interval (--once: one cycle)
   status     show watermark, lag, rows, errors and gaps per cluster and table
   check      check every cluster: reachable, and which STL rows its user sees
+  verify     re-count the archived windows on the source (--heal: re-export those with late rows)
   simulate   create STL-shaped tables in PostgreSQL and write a live workload
   bench      measure export speed (bench export)
   query      run a diagnostic preset or SQL over the archive (--preset ID | "SQL")

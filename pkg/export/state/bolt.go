@@ -16,6 +16,7 @@ import (
 var (
 	progressBucket = []byte("progress")
 	leaseBucket    = []byte("lease")
+	dayBucket      = []byte("day")
 )
 
 // Bolt is the embedded Store: one bbolt file. It opens the file for each operation and closes it
@@ -35,7 +36,7 @@ func OpenBolt(path string) (*Bolt, error) {
 	}
 	b := &Bolt{path: path, Timeout: 10 * time.Second}
 	err := b.update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{progressBucket, leaseBucket} {
+		for _, name := range [][]byte{progressBucket, leaseBucket, dayBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

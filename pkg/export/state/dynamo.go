@@ -266,7 +266,7 @@ func (d *Dynamo) List(ctx context.Context) ([]Progress, error) {
 			return nil, d.wrap("Scan", err)
 		}
 		for _, item := range page.Items {
-			if getS(item, attrSK) == leaseSK {
+			if sk := getS(item, attrSK); sk == leaseSK || isDaySK(sk) {
 				continue
 			}
 			pr, err := decodeProgress(item)

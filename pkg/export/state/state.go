@@ -47,6 +47,16 @@ type Progress struct {
 	// LastError is the error of the last attempt, empty after a success.
 	LastError string `json:"lastError,omitempty"`
 	Gaps      []Gap  `json:"gaps,omitempty"`
+	// Manifest lists the committed windows not yet folded into their day's record, oldest
+	// first. It is written by the same conditional write that moves the watermark.
+	Manifest []Entry `json:"manifest,omitempty"`
+	// Heal is the window being re-exported because its source rows changed, if any. A restart
+	// redoes exactly this heal before anything else.
+	Heal *Heal `json:"heal,omitempty"`
+	// Verification is what the verification passes found.
+	Verification Verification `json:"verification"`
+	// Unplaced is what the last verification pass counted on the source that no window holds.
+	Unplaced Unplaced `json:"unplaced,omitzero"`
 	// Version counts writes. A conditional write succeeds only when it still matches.
 	Version int64 `json:"version"`
 }
@@ -67,6 +77,11 @@ type Store interface {
 	Put(ctx context.Context, p *Progress) error
 	// List returns the progress of every (cluster, table), sorted by cluster and table.
 	List(ctx context.Context) ([]Progress, error)
+	// PutDay stores the manifest of one closed day, replacing any record of the same day: the
+	// entries are the same when it is written again, so a retry after a crash is harmless.
+	PutDay(ctx context.Context, d Day) error
+	// Days returns the day records of (cluster, table), oldest first.
+	Days(ctx context.Context, cluster, table string) ([]Day, error)
 	// Acquire takes or renews the lease of cluster for owner until now+ttl. It returns false,
 	// with the current lease, when another owner holds an unexpired lease.
 	Acquire(ctx context.Context, cluster, owner string, ttl time.Duration) (bool, Lease, error)

@@ -157,9 +157,15 @@ func TestRulesCoverSpikesLagAndGaps(t *testing.T) {
 	if !(spike.Preset == "alert_events" || strings.Contains(spike.RawSQL, "stl_alert_event_log")) {
 		t.Errorf("the STL alert event spike rule must count stl_alert_event_log rows, got %+v", spike)
 	}
-	for _, uid := range []string{"stlarchive-export-lag", "stlarchive-export-gap"} {
+	for _, uid := range []string{"stlarchive-export-lag", "stlarchive-export-gap", "stlarchive-late-rows", "stlarchive-unverified-windows", "stlarchive-unplaced-rows"} {
 		if byRule[uid].QueryType != "status" {
 			t.Errorf("rule %s must read the export status, got %+v", uid, byRule[uid])
+		}
+	}
+	// Rows later than the lag, and windows the verification could not prove equal, page.
+	for uid, metric := range map[string]string{"stlarchive-late-rows": "late_rows", "stlarchive-unverified-windows": "unverified_windows", "stlarchive-unplaced-rows": "unplaced_rows"} {
+		if byRule[uid].Metric != metric {
+			t.Errorf("rule %s must threshold the status metric %s, got %q", uid, metric, byRule[uid].Metric)
 		}
 	}
 }

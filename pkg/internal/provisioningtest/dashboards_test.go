@@ -232,6 +232,7 @@ type query struct {
 	RawSQL    string   `json:"rawSql"`
 	Format    string   `json:"format"`
 	Clusters  []string `json:"clusters"`
+	Metric    string   `json:"metric"`
 }
 
 // checkQuery returns what is wrong with one query model; wantFormats are the preset formats

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +39,8 @@ type Cluster struct {
 	Cfg  config.Cluster
 	Conn *pgx.Conn
 	Work *sim.Workload
+	url  string
+	late int
 }
 
 func New(t testing.TB, name string, rate float64) *Cluster {
@@ -73,7 +76,7 @@ func New(t testing.TB, name string, rate float64) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Cluster{Cfg: c, Conn: conn, Work: w}
+	return &Cluster{Cfg: c, Conn: conn, Work: w, url: raw}
 }
 
 // SourceNow is the simulated cluster's clock.
@@ -224,4 +227,94 @@ func AssertArchiveEqualsSource(t testing.TB, root string, store state.Store, c *
 			t.Logf("%s/%s: %d rows, checksum %016x, equal%s", c.Cfg.Name, tb.Name, arch.Count, arch.Sum, oddLabels(t, c, tb, p.Watermark))
 		}
 	}
+}
+
+// lateOffset shifts the query ids and xids of the rows AppendLate copies, far above what the
+// simulator reaches (it starts at a million and counts up), so that copies never collide with
+// its own rows.
+const lateOffset = 1_000_000_000
+
+// AppendLate writes, in one transaction, a copy of every row of every STL table whose time is
+// in (from, to] (for stl_querytext and stl_explain: whose stl_query row's is), with new query
+// ids and xids: rows that reach the source long after their time, behind an export's watermark.
+// Each call uses new ids. It returns the rows added per table.
+func (c *Cluster) AppendLate(t testing.TB, from, to time.Time) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	c.late++
+	off := int64(lateOffset) + int64(c.late)*50_000_000
+	added := map[string]int64{}
+	// A connection of its own: the running simulator writes through c.Conn.
+	conn, err := pgx.Connect(ctx, c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	// Children first: they find their parents among the rows not yet copied.
+	all := tables.STL()
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Parent != "" && all[j].Parent == "" })
+	for _, tb := range all {
+		cols := make([]string, len(tb.Columns))
+		exprs := make([]string, len(tb.Columns))
+		for i, col := range tb.Columns {
+			cols[i], exprs[i] = col.Name, "t."+col.Name
+			if col.Name == "query" || col.Name == "xid" {
+				exprs[i] = fmt.Sprintf("t.%s + %d", col.Name, off)
+			}
+		}
+		where := fmt.Sprintf("t.%s > $1 AND t.%s <= $2 AND t.%s < %d", tb.TimeColumn, tb.TimeColumn, firstKey(tb), lateOffset)
+		if tb.Parent != "" {
+			where = fmt.Sprintf("t.query < %d AND t.query IN (SELECT p.query FROM %s p WHERE p.endtime > $1 AND p.endtime <= $2)", lateOffset, tb.Parent)
+		}
+		tag, err := tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s t WHERE %s",
+			tb.Name, strings.Join(cols, ", "), strings.Join(exprs, ", "), tb.Name, where), from, to)
+		if err != nil {
+			t.Fatalf("append late rows to %s: %v", tb.Name, err)
+		}
+		added[tb.Name] = tag.RowsAffected()
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return added
+}
+
+func firstKey(tb tables.Table) string {
+	for _, col := range tb.Columns {
+		if col.Name == "query" {
+			return "query"
+		}
+	}
+	return "xid"
+}
+
+// Connect opens another connection to the cluster's database, for reads while Run writes
+// through c.Conn. It is closed when the test ends.
+func (c *Cluster) Connect(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// SourceCounts counts, per STL table, the source rows an export up to watermark archives.
+func SourceCounts(t testing.TB, conn *pgx.Conn, watermark time.Time) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, tb := range tables.STL() {
+		rows, err := archivetest.ReadSource(context.Background(), conn, tb, watermark, QueryGroup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[tb.Name] = rows.Count
+	}
+	return out
 }

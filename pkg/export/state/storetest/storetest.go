@@ -17,6 +17,7 @@ import (
 func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 29, 10, 0, 0, 123456000, time.UTC)
+	runManifest(t, newStore)
 
 	t.Run("GetOfAnUnknownTableIsVersionZero", func(t *testing.T) {
 		s := newStore(t)
