@@ -241,18 +241,32 @@ func decode(root *object) Config {
 	q.integer("cacheSizeMB", &cfg.Query.CacheSizeMB)
 	q.integer("memoryLimitMB", &cfg.Query.MemoryLimitMB)
 	q.integer("workers", &cfg.Query.Workers)
-	if a, ok := q.optionalObject("athena"); ok {
-		at := DefaultAthena()
-		a.str("workgroup", &at.Workgroup)
-		a.str("outputLocation", &at.OutputLocation)
-		a.str("catalog", &at.Catalog)
-		a.str("database", &at.Database)
-		a.str("region", &at.Region)
-		a.duration("resultReuse", &at.ResultReuse)
-		a.duration("timeout", &at.Timeout)
-		a.boolean("manageCatalog", &at.ManageCatalog)
-		a.str("firstDay", &at.FirstDay)
-		a.done()
+	a, hasAthena := q.optionalObject("athena")
+	if !hasAthena {
+		a = asObject(root.probs, q.field("athena"), nil)
+	}
+	at := DefaultAthena()
+	a.str("workgroup", &at.Workgroup)
+	a.str("outputLocation", &at.OutputLocation)
+	a.str("catalog", &at.Catalog)
+	a.str("database", &at.Database)
+	a.str("region", &at.Region)
+	a.duration("resultReuse", &at.ResultReuse)
+	a.duration("timeout", &at.Timeout)
+	a.boolean("manageCatalog", &at.ManageCatalog)
+	a.str("firstDay", &at.FirstDay)
+	a.done()
+	// Grafana's Athena datasource keeps these at the top of jsonData; like the AWS settings
+	// above, they fill query.athena and must agree with it where both are set.
+	for _, k := range []struct {
+		key string
+		dst *string
+	}{{"catalog", &at.Catalog}, {"database", &at.Database}, {"workgroup", &at.Workgroup}, {"outputLocation", &at.OutputLocation}} {
+		if grafanaStyle(root, a, k.key, k.key, k.dst) {
+			hasAthena = true
+		}
+	}
+	if hasAthena {
 		cfg.Query.Athena = at
 	}
 	q.done()
@@ -377,17 +391,19 @@ func knownNames(cs []Cluster) string {
 }
 
 // grafanaStyle reads a top-level jsonData key of Grafana's AWS datasources into dst, which
-// jsonData.aws.<ours> may already have set: the two must then agree.
-func grafanaStyle(root, aws *object, key, ours string, dst *string) {
+// <in>.<ours> (jsonData.aws.region, jsonData.query.athena.workgroup) may already have set: the
+// two must then agree. It reports whether the top-level key gave a value.
+func grafanaStyle(root, in *object, key, ours string, dst *string) bool {
 	cur := *dst
 	var v string
 	if !root.str(key, &v) || v == "" {
-		return
+		return false
 	}
 	switch {
-	case cur == "" || !aws.has(ours):
+	case cur == "" || !in.has(ours):
 		*dst = v
 	case cur != v:
-		root.probs.add("jsonData."+key, "is %q but jsonData.aws.%s is %q: set one, or make them agree", v, ours, cur)
+		root.probs.add(root.field(key), "is %q but %s is %q: set one, or make them agree", v, in.field(ours), cur)
 	}
+	return true
 }
