@@ -253,16 +253,23 @@ func valueUnits(t *testing.T, catalog *presetcatalog.Catalog, target json.RawMes
 	}
 	out := map[string]string{}
 	status := func() {
+		counts := []string{"gaps", "late_rows", "rows_healed", "unverified_windows", "unplaced_rows"}
 		if m.Format == "time_series" {
-			if m.Metric != "gaps" {
+			switch m.Metric {
+			case "", "lag_seconds":
 				out["lag_seconds"] = UnitOf("lag_seconds")
-			}
-			if m.Metric != "lag_seconds" {
-				out["gaps"] = CountUnit
+				if m.Metric == "" {
+					out["gaps"] = CountUnit
+				}
+			default:
+				out[m.Metric] = CountUnit
 			}
 			return
 		}
-		out["lag_seconds"], out["rows"], out["gaps"] = UnitOf("lag_seconds"), UnitOf("rows"), CountUnit
+		out["lag_seconds"], out["rows"] = UnitOf("lag_seconds"), UnitOf("rows")
+		for _, c := range counts {
+			out[c] = CountUnit
+		}
 	}
 	switch m.QueryType {
 	case "status":
