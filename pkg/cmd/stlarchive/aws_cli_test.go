@@ -360,20 +360,21 @@ func (b *awsArchive) uploadKeys(t *testing.T) []string {
 // does not appear under its key; the upload stays open on the server, where an
 // AbortIncompleteMultipartUpload lifecycle rule removes it on AWS; the window stays pending, and
 // the next run writes the object once and the archive equals the source.
+//
+// Neither the clock nor the machine's speed decides whether the condition arises: the history
+// lies within one past day, so the first window of each table holds all of it, and it is large
+// enough (some 27,000 queries: stl_querytext alone is about 11 MiB of Parquet) for an object of
+// two parts; the recorder holds the second part of any upload, so the exporter is killed after
+// the server accepted the first part and before the upload can complete.
 func TestSIGKILLDuringAMultipartUploadLeavesItOpenAndInvisible(t *testing.T) {
 	b := newAWSArchive(t, awstest.AccessKey, awstest.SecretKey)
-	// Some 27,000 queries: stl_querytext alone is then about 11 MiB of Parquet, more than one
-	// part. A window ends at midnight, so the history stays within the current day: shorter and
-	// denser just after midnight.
-	sinceMidnight := func() time.Duration { now := time.Now().UTC(); return now.Sub(now.Truncate(24 * time.Hour)) }
-	if m := sinceMidnight(); m < 2*time.Minute {
-		time.Sleep(2*time.Minute - m)
+	c := simtest.New(t, "awsmpu", 30)
+	from := time.Now().UTC().Truncate(24*time.Hour).Add(-12 * time.Hour) // yesterday noon
+	if _, err := c.Work.Backfill(context.Background(), c.Conn, from, from.Add(15*time.Minute)); err != nil {
+		t.Fatal(err)
 	}
-	history := min(15*time.Minute, sinceMidnight()-time.Minute)
-	c := simtest.New(t, "awsmpu", 30*float64(15*time.Minute)/float64(history))
-	last := c.History(t, history)
 	cfgPath := b.writeConfig(t, t.TempDir(), simCluster(c, "STLARCHIVE_TEST_PASSWORD"))
-	simtest.WaitPastLag(t, c, last)
+	hold := b.writes.HoldPart(2)
 
 	cmd := exec.Command(buildCLI(t), "export", "--once", "--config", cfgPath)
 	cmd.Env = append(append(os.Environ(), "STLARCHIVE_TEST_PASSWORD="+pgtest.Password), b.env()...)
@@ -384,25 +385,33 @@ func TestSIGKILLDuringAMultipartUploadLeavesItOpenAndInvisible(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	var waitErr error
-	killed := false
-	for !killed {
+	// The condition the test needs: the second part of an upload is held, so the upload is
+	// open, and its first part was accepted. The deadline only bounds a hung run.
+	deadline := time.After(5 * time.Minute)
+	select {
+	case err := <-exited:
+		t.Fatalf("the export ended (%v) without uploading a second part: no object larger than one part\n%s", err, stderr.String())
+	case <-deadline:
+		t.Fatalf("no second part within 5 minutes\n%s", stderr.String())
+	case <-hold.Reached():
+	}
+	for b.writes.Parts() == 0 {
 		select {
-		case waitErr = <-exited:
-			t.Fatalf("the export ended (%v) before the server accepted a part: no object larger than one part\n%s", waitErr, stderr.String())
+		case err := <-exited:
+			t.Fatalf("the export ended (%v) before the server accepted a first part\n%s", err, stderr.String())
+		case <-deadline:
+			t.Fatalf("the server accepted no first part within 5 minutes\n%s", stderr.String())
 		case <-time.After(10 * time.Millisecond):
-			if b.writes.Parts() > 0 {
-				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-					t.Fatal(err)
-				}
-				killed = true
-			}
 		}
 	}
-	waitErr = <-exited
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitErr := <-exited
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("the exporter was not killed: %v", waitErr)
 	}
+	hold.Release()
 
 	open := b.uploadKeys(t)
 	if len(open) == 0 {
