@@ -28,16 +28,14 @@ import (
 const awsPrefix = "stl/"
 
 // awsArchive is a bucket on a local S3 server, reached through a recorder of object writes,
-// and a state table on a local DynamoDB server, reached through a front that keeps a killed
-// client from taking the server down: what the CLI's provisioning file points at in the AWS
-// deployment.
+// and a state table on a local DynamoDB server: what the CLI's provisioning file points at in
+// the AWS deployment.
 type awsArchive struct {
-	s3          *awstest.S3Server
-	writes      *awstest.S3Writes
-	dyn         *awstest.DynamoDBServer
-	dynEndpoint string
-	bucket      string
-	table       string
+	s3     *awstest.S3Server
+	writes *awstest.S3Writes
+	dyn    *awstest.DynamoDBServer
+	bucket string
+	table  string
 }
 
 func newAWSArchive(t *testing.T, accessKey, secretKey string) *awsArchive {
@@ -45,12 +43,11 @@ func newAWSArchive(t *testing.T, accessKey, secretKey string) *awsArchive {
 	s := awstest.StartS3WithKeys(t, accessKey, secretKey)
 	d := awstest.StartDynamoDB(t)
 	return &awsArchive{
-		s3:          s,
-		writes:      awstest.RecordS3Writes(t, s.Endpoint),
-		dyn:         d,
-		dynEndpoint: d.KillSafeEndpoint(t),
-		bucket:      s.Bucket(t),
-		table:       awstest.Table("stlarchive_cli"),
+		s3:     s,
+		writes: awstest.RecordS3Writes(t, s.Endpoint),
+		dyn:    d,
+		bucket: s.Bucket(t),
+		table:  awstest.Table("stlarchive_cli"),
 	}
 }
 
@@ -96,7 +93,7 @@ datasources:
       aws: {authType: keys, region: %s}
       export: {interval: 1s, lag: %s, concurrency: 2, lease: 1s}
       clusters:
-`, b.bucket, awsPrefix, b.writes.Endpoint, awstest.Region, b.table, b.dynEndpoint, awstest.Region, awstest.Region, simtest.Lag)
+`, b.bucket, awsPrefix, b.writes.Endpoint, awstest.Region, b.table, b.dyn.Endpoint, awstest.Region, awstest.Region, simtest.Lag)
 	for _, c := range clusters {
 		fmt.Fprintf(&w, "        - {name: %s, host: %s, port: %d, database: %s, user: %s, sslMode: disable}\n",
 			c.name, c.host, c.port, c.database, c.user)
@@ -369,7 +366,7 @@ func (b *awsArchive) uploadKeys(t *testing.T) []string {
 func TestSIGKILLDuringAMultipartUploadLeavesItOpenAndInvisible(t *testing.T) {
 	b := newAWSArchive(t, awstest.AccessKey, awstest.SecretKey)
 	c := simtest.New(t, "awsmpu", 30)
-	from := time.Now().UTC().Truncate(24*time.Hour).Add(-12 * time.Hour) // yesterday noon
+	from := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour) // yesterday noon
 	if _, err := c.Work.Backfill(context.Background(), c.Conn, from, from.Add(15*time.Minute)); err != nil {
 		t.Fatal(err)
 	}

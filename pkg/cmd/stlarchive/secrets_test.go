@@ -383,7 +383,7 @@ func pluginRun(t *testing.T, tr *transcript, b *awsArchive, cache string, cluste
 	jsonData, err := json.Marshal(map[string]any{
 		"archive": map[string]any{"path": cache, "s3": map[string]any{"bucket": b.bucket, "prefix": awsPrefix,
 			"endpoint": b.writes.Endpoint, "pathStyle": true}},
-		"state":    map[string]any{"dynamodb": map[string]any{"table": b.table, "endpoint": b.dynEndpoint}},
+		"state":    map[string]any{"dynamodb": map[string]any{"table": b.table, "endpoint": b.dyn.Endpoint}},
 		"aws":      map[string]any{"authType": "keys", "region": "us-east-1"},
 		"export":   map[string]any{"enabled": true, "interval": "1s", "lag": simtest.Lag.String(), "lease": "2s"},
 		"clusters": list,
