@@ -55,7 +55,7 @@ func TestCheckHealthAsGrafanaRunsThePlugin(t *testing.T) {
 		s.UID = "valid"
 		// The instance starts its exporter on the first request; give it a cycle.
 		var res *backend.CheckHealthResult
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			var err error
 			res, err = host.CheckHealth(ctx, s)

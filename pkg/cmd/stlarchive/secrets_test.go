@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -408,8 +409,12 @@ func pluginRun(t *testing.T, tr *transcript, b *awsArchive, cache string, cluste
 	if res.Status != backend.HealthStatusError || !strings.Contains(res.Message, "password authentication failed") {
 		t.Errorf("plugin health %v does not report the wrong password:\n%s", res.Status, res.Message)
 	}
-	// Let the instance's exporter run a few cycles, failing on two clusters.
-	time.Sleep(4 * time.Second)
+	// The instance's exporter runs in the background: wait until it has failed on the cluster
+	// with the wrong password and said so in the log, which the transcript then holds.
+	failed := regexp.MustCompile(`export failed.*sec-wrongpw`)
+	waitUntil(t, 2*time.Minute, "the plugin's exporter logs its failure on sec-wrongpw", func() bool {
+		return failed.Match(logs.bytes())
+	})
 	health("plugin CheckHealth after export cycles")
 
 	now := time.Now()

@@ -170,9 +170,14 @@ func (c *Cluster) Step(t testing.TB, from time.Time) time.Time {
 }
 
 // WaitPastLag waits until the source's now − lag is past t, so that an export then covers t.
+// The source's clock is the wall clock; the deadline only bounds a wait that cannot end.
 func WaitPastLag(t testing.TB, c *Cluster, at time.Time) {
 	t.Helper()
+	deadline := time.Now().Add(Lag + at.Sub(c.SourceNow(t)) + 2*time.Minute)
 	for c.SourceNow(t).Add(-Lag).Before(at.Add(time.Second)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the source's clock (%v) did not pass %v + lag %v", c.SourceNow(t), at, Lag)
+		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
