@@ -14,7 +14,10 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/simtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	plugintest.BuildInBackground()
+	pgtest.Main(m)
+}
 
 func settingsFor(t *testing.T, archive string, export bool, clusters ...*simtest.Cluster) plugintest.Settings {
 	t.Helper()
