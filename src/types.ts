@@ -248,6 +248,17 @@ export interface PresetInfo {
   format: PresetFormat;
 }
 
+/** A preset's SQL in the engine's dialect (resource preset-sql): as written and expanded. */
+export interface PresetSql {
+  preset: string;
+  dialect: QueryEngine;
+  format: PresetFormat;
+  /** With its macros: what a SQL query of the user's own starts from. */
+  sql: string;
+  /** As the engine receives it for the requested range and clusters. */
+  expanded: string;
+}
+
 export interface MacroInfo {
   name: string;
   args: string;

@@ -143,6 +143,8 @@ type Result struct {
 	Tables []TableResult
 	// Skipped is true when another exporter holds the cluster's lease.
 	Skipped bool
+	// Holder is that other exporter's lease when Skipped: its owner and when the lease expires.
+	Holder state.Lease
 }
 
 // TableResult is the outcome of one cycle on one table.
@@ -228,7 +230,7 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 		return res
 	}
 	if !got {
-		res.Skipped = true
+		res.Skipped, res.Holder = true, lease
 		e.opts.Log.Info("cluster is exported by another exporter", "cluster", name, "owner", lease.Owner, "until", lease.Expires)
 		return res
 	}

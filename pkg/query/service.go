@@ -76,7 +76,7 @@ func (s *Service) Run(ctx context.Context, r Request) (Answer, error) {
 		return Answer{}, err
 	}
 	if m.QueryType == TypeStatus || preset != nil && preset.FromStatus() {
-		return s.status(ctx, m.Format, m.Metric)
+		return s.status(ctx, m.Format, m.Metric, m.Clusters)
 	}
 	text := m.RawSQL
 	if preset != nil {

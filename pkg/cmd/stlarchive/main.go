@@ -9,7 +9,9 @@
 //	stlarchive query [--preset ID|SQL] a diagnostic or SQL over the archive, as the datasource runs it
 //
 // Exit status: 0 on success, 1 when a cluster failed (each failure is named on stderr), 2 on a
-// usage or configuration error.
+// usage or configuration error, 3 when "export --once" skipped a cluster because another exporter
+// holds its lease (each skipped cluster is named on stderr with the lease's expiry). A failure
+// outranks a skip: when both happen the status is 1 and both are named.
 package main
 
 import (
@@ -31,6 +33,17 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 
 // errFailed is returned after the failures were reported: exit status 1.
 var errFailed = errors.New("failed")
+
+// errSkipped is returned after the clusters skipped for another exporter's lease were named:
+// exit status 3.
+var errSkipped = errors.New("skipped")
+
+// errConfigReported is returned after a configuration error was reported on stdout, with
+// everything else a command could still check: exit status 2.
+var errConfigReported = errors.New("configuration error")
+
+// exitSkipped is the exit status of errSkipped.
+const exitSkipped = 3
 
 var commands = map[string]func(ctx context.Context, args []string) error{
 	"export":   runExport,
@@ -60,8 +73,7 @@ Run 'stlarchive <command> -h' for its flags.
 `
 
 func main() {
-	// 'bench export' re-executes this binary without arguments for each export it measures; the
-	// environment marks such a child, so it is recognised before any argument is looked at.
+	// A benchmark's export child is started without arguments (see pkg/bench).
 	if child := benchChild(); child != nil {
 		os.Exit(child())
 	}
@@ -84,6 +96,10 @@ func main() {
 	case err == nil:
 	case errors.Is(err, errFailed):
 		os.Exit(1)
+	case errors.Is(err, errConfigReported):
+		os.Exit(2)
+	case errors.Is(err, errSkipped):
+		os.Exit(exitSkipped)
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(os.Stderr, "stlarchive %s: %v\n", os.Args[1], err)
 		os.Exit(2)

@@ -183,6 +183,9 @@ func listPresets(w io.Writer, c *presets.Catalog) error {
 // columnName is a field's name with its label values, so that the series of a wide frame read
 // side by side: "queries east", "queries west".
 func columnName(f *data.Field) string {
+	if f.Config != nil && f.Config.DisplayNameFromDS != "" {
+		return f.Config.DisplayNameFromDS // a series with a metric label: "p95_seconds east"
+	}
 	if len(f.Labels) == 0 {
 		return f.Name
 	}

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -294,6 +295,36 @@ func TestResultValuesAreTyped(t *testing.T) {
 	for name, text := range map[string]string{"list": "[1,2]", "st": `{"a":1}`, "iv": "1h30m0s", "id": "00000000-0000-0000-0000-000000000001"} {
 		if v := vals[name].([]*string); *v[0] != text {
 			t.Errorf("%s: %q, want %q", name, *v[0], text)
+		}
+	}
+}
+
+// An integer column whose values leave int64 (a sum over bigint counters) becomes a float64
+// column, values read before the first large one included; a column that fits stays int64.
+func TestIntegersBeyondInt64BecomeFloatColumns(t *testing.T) {
+	a := newArchive(t)
+	e := open(t, a.root, Options{})
+	res := mustQuery(t, e, `SELECT g, sum(x) AS total, CAST(max(x) AS UBIGINT) + CAST(max(x) AS UBIGINT) AS unsigned, count(*) AS n
+		FROM (VALUES (1, 5::BIGINT), (2, 9223372036854775807), (2, 9223372036854775807), (2, 9223372036854775807)) v(g, x)
+		GROUP BY g ORDER BY g`)
+	const max = float64(math.MaxInt64)
+	want := map[string][]float64{"total": {5, 3 * max}, "unsigned": {10, 2 * max}}
+	for _, f := range res.Fields() {
+		switch f.Name {
+		case "n":
+			if f.Kind != KindInt64 {
+				t.Errorf("n (%s): kind %s, want int64", f.Type, f.Kind)
+			}
+		case "total", "unsigned":
+			if f.Kind != KindFloat64 {
+				t.Fatalf("%s (%s): kind %s, want float64", f.Name, f.Type, f.Kind)
+			}
+			v := f.Values.([]*float64)
+			for i, w := range want[f.Name] {
+				if v[i] == nil || math.Abs(*v[i]-w) > w*1e-12 {
+					t.Errorf("%s row %d: %v, want %g", f.Name, i, v[i], w)
+				}
+			}
 		}
 	}
 }
