@@ -9,13 +9,16 @@
 #   scripts/demo.sh stlarchive ARGS...   any stlarchive command with the demo's settings
 #
 # Everything lives in $STLARCHIVE_DEMO_DIR (default /tmp/stlarchive-demo-<uid>); delete it to
-# start over.
+# start over. $STLARCHIVE_DEMO_PORT is the PostgreSQL port (default 55439) and
+# $STLARCHIVE_DEMO_BACKFILL the history written first (default 2h).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 demo=${STLARCHIVE_DEMO_DIR:-/tmp/stlarchive-demo-$(id -u)}
 export STLARCHIVE_ARCHIVE="$demo/archive"
 export STLARCHIVE_PGHOST=127.0.0.1
+export STLARCHIVE_PGPORT=${STLARCHIVE_DEMO_PORT:-55439}
+backfill=${STLARCHIVE_DEMO_BACKFILL:-2h}
 export STLARCHIVE_DEMO_PASSWORD=postgres
 config=provisioning/datasources/stlarchive.yaml
 bin=bin/stlarchive
@@ -33,7 +36,7 @@ CGO_ENABLED=1 go build -o "$bin" ./pkg/cmd/stlarchive
 
 mkdir -p "$demo"
 chmod 711 "$demo"
-scripts/postgres.sh start "$demo/pg" 55439
+scripts/postgres.sh start "$demo/pg" "$STLARCHIVE_PGPORT"
 
 pids=()
 cleanup() {
@@ -45,12 +48,15 @@ cleanup() {
   scripts/postgres.sh stop "$demo/pg" || true
   echo "stopped. The archive stays in $STLARCHIVE_ARCHIVE"
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C (or a TERM) stops everything and ends the demo with status 0; an unexpected end
+# cleans up too and keeps its status.
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 # Two hours of history first, written before the exporter starts (rows that reach STL long after
 # their time are late rows, which the export lag does not wait for), then a live workload.
-echo "writing two hours of simulated history ..."
-"$bin" simulate --config "$config" --backfill 2h --once >"$demo/simulate.log" 2>&1
+echo "writing $backfill of simulated history ..."
+"$bin" simulate --config "$config" --backfill "$backfill" --once >"$demo/simulate.log" 2>&1
 "$bin" simulate --config "$config" --retention 24h >>"$demo/simulate.log" 2>&1 &
 pids+=($!)
 "$bin" export --config "$config" >"$demo/export.log" 2>&1 &

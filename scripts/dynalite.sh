@@ -5,7 +5,8 @@
 #   scripts/dynalite.sh start DIR PORT    serve on 127.0.0.1:PORT, data in DIR; the pid goes to DIR.pid
 #   scripts/dynalite.sh stop DIR          stop the server started for DIR
 #
-# dynalite lacks TransactWriteItems and UpdateTimeToLive; the state store uses neither.
+# The server runs through scripts/lib/dynalite-server.js, which survives clients that disconnect
+# in the middle of a request. dynalite lacks TransactWriteItems and UpdateTimeToLive; the state store uses neither.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,8 +31,11 @@ start() {
   [ -f "$cli" ] || { echo "dynalite.sh: dynalite is not installed (run: scripts/dynalite.sh install)" >&2; exit 1; }
   mkdir -p "$dir"
   require_free_port "$port"
-  # Tables become active after 50 ms instead of 500: tests create one per case.
-  nohup node "$cli" --host 127.0.0.1 --port "$port" --path "$dir" --createTableMs 50 >"$dir.log" 2>&1 &
+  # Tables become active after 50 ms instead of 500: tests create one per case. The wrapper
+  # keeps the server alive when a client disconnects in the middle of a request (tests kill
+  # clients), which dynalite's own cli.js does not survive.
+  nohup node "$root/scripts/lib/dynalite-server.js" "$prefix/node_modules/dynalite" \
+    --host 127.0.0.1 --port "$port" --path "$dir" --createTableMs 50 >"$dir.log" 2>&1 &
   echo $! >"$dir.pid"
   wait_listening "$dir" "$port"
 }

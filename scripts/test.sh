@@ -13,7 +13,16 @@ if [ ! -d node_modules ]; then npm ci --no-audit --no-fund; fi
 echo "== go vet"
 CGO_ENABLED=1 go vet ./pkg/...
 echo "== go test"
-CGO_ENABLED=1 go test -count=1 -timeout 40m ./pkg/... 2>&1 | tee .test-go.log
+# pipefail: the pipeline fails when go test does, although tee succeeds. The summary repeats go
+# test's line per package (ok / FAIL) and each failed test, after the long output.
+status=0
+CGO_ENABLED=1 go test -count=1 -timeout 40m ./pkg/... 2>&1 | tee .test-go.log || status=$?
+echo "== go test summary"
+grep -E '^(ok|FAIL|--- FAIL|panic:|\?)[[:space:]]' .test-go.log || true
+if [ "$status" -ne 0 ]; then
+  echo "go test failed (exit status $status); the whole output is in .test-go.log" >&2
+  exit "$status"
+fi
 echo "== frontend"
 npm run typecheck
 npm run lint

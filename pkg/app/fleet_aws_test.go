@@ -252,7 +252,7 @@ func loginRole(ctx context.Context, admin *pgx.Conn, ic awsfake.IssuedCredential
 func sessionOf(t *testing.T, admin *pgx.Conn, role string) int {
 	t.Helper()
 	var pids []int
-	for range 100 {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		rows, err := admin.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()", role)
 		if err != nil {
 			t.Fatal(err)

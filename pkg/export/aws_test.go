@@ -233,9 +233,12 @@ func TestHAOnS3AndDynamoDB(t *testing.T) {
 
 	// Kill replica-1 after it wrote an object and before it committed the window.
 	armed.Store(true)
-	for i := 0; !kill.dead.Load(); i++ {
-		if i == 30 {
-			t.Fatal("replica-1 wrote no object to be killed after")
+	// It writes one once it holds a lease and new rows are past the lag: the simulators keep
+	// adding rows, and the other replica's leases expire while it does not cycle.
+	armDeadline := time.Now().Add(2 * time.Minute)
+	for !kill.dead.Load() {
+		if time.Now().After(armDeadline) {
+			t.Fatal("replica-1 wrote no object to be killed after within 2 minutes")
 		}
 		time.Sleep(time.Second)
 		cycle(exps[0])
@@ -243,7 +246,7 @@ func TestHAOnS3AndDynamoDB(t *testing.T) {
 	killTime := time.Now()
 	t.Logf("replica-1 killed after writing %v", killedAt.Load())
 	// replica-2 takes over once the dead lease expires, and redoes the interrupted window.
-	deadline := killTime.Add(30 * time.Second)
+	deadline := killTime.Add(2 * time.Minute)
 	for {
 		res := exps[1].Cycle(context.Background())
 		took := true

@@ -89,7 +89,8 @@ func TestEmptyWindowsAdvanceTheWatermark(t *testing.T) {
 	if first.Watermark.IsZero() {
 		t.Fatal("an empty table left no watermark")
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// The next window is not empty once the source's clock is past the first watermark + lag.
+	waitPastLag(t, c, first.Watermark)
 	mustCycle(t, e)
 	for _, name := range tables.Names() {
 		p, err := e.Store().Get(ctx, "quiet", name)
@@ -200,8 +201,9 @@ func TestGapIsRecordedWithItsBounds(t *testing.T) {
 	before, _ := e.Store().Get(ctx, "gappy", "stl_query")
 
 	// The exporter is down while the cluster keeps working and STL retention deletes
-	// history the exporter never saw.
-	time.Sleep(4 * time.Second)
+	// history the exporter never saw. Down long enough that the next cycle checks for a gap:
+	// its target (the source's now − lag) is more than GapCheckAfter past the watermark.
+	waitPastLag(t, c, before.Watermark.Add(3*time.Second))
 	last = c.Step(t, last)
 	cutoff := before.Watermark.Add(2 * time.Second)
 	if _, err := sim.DeleteOlderThan(ctx, c.Conn, cutoff); err != nil {
@@ -335,12 +337,14 @@ func TestIdleCycleAsksOneQueryPerClusterAndTable(t *testing.T) {
 	cfg := testConfig(t, root, clusters...)
 	e := openExporter(t, cfg, export.Options{})
 	mustCycle(t, e) // first run: connections, starting points
-	time.Sleep(1100 * time.Millisecond)
+	// Every table's next window is not empty once the source's clock (one server for all the
+	// clusters) is past the starting points + lag: each table then asks its one query.
+	waitPastLag(t, sims[0], sims[0].SourceNow(t).Add(-cfg.Export.Lag))
 	before := e.QueryCount()
 	res := mustCycle(t, e)
 	asked := e.QueryCount() - before
-	if want := int64(len(clusters) * len(tables.Names())); asked > want {
-		t.Errorf("an idle cycle asked %d queries, more than one per (cluster, table) = %d", asked, want)
+	if want := int64(len(clusters) * len(tables.Names())); asked != want {
+		t.Errorf("an idle cycle asked %d queries, want one per (cluster, table) = %d", asked, want)
 	}
 	for _, r := range res {
 		if r.Rows() != 0 {

@@ -16,7 +16,10 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/simtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	plugintest.BuildInBackground()
+	pgtest.Main(m)
+}
 
 func settingsFor(t *testing.T, archive string, export bool, clusters ...*simtest.Cluster) plugintest.Settings {
 	t.Helper()
@@ -57,7 +60,7 @@ func TestCheckHealthAsGrafanaRunsThePlugin(t *testing.T) {
 		s.UID = "valid"
 		// The instance starts its exporter on the first request; give it a cycle.
 		var res *backend.CheckHealthResult
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(2 * time.Minute)
 		for {
 			var err error
 			res, err = host.CheckHealth(ctx, s)

@@ -143,7 +143,7 @@ func startTLSServer(t *testing.T, ca *testCA) string {
 	}
 	// The reload is asynchronous, and a certificate the server cannot load only shows in its
 	// log: wait until a TLS connection succeeds.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		c, err := pgx.Connect(ctx, strings.Replace(url, "sslmode=disable", "sslmode=require", 1))
 		if err == nil {

@@ -541,13 +541,32 @@ func TestRunWritesUntilCancelled(t *testing.T) {
 	if err := conn.QueryRow(context.Background(), "SELECT getdate()").Scan(&clock); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := Run(ctx, conn, w, 200*time.Millisecond); err != nil {
-		t.Fatalf("Run: %v", err)
+	ran := make(chan error, 1)
+	go func() { ran <- Run(ctx, conn, w, 200*time.Millisecond) }()
+	// Run is cancelled once queries reached the table, seen from a second session, however
+	// slow the machine; the deadline only bounds a Run that writes nothing.
+	watch, err := pgx.ConnectConfig(context.Background(), conn.Config())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := count(t, conn, "SELECT count(*) FROM stl_query"); n == 0 {
-		t.Fatal("Run wrote no queries")
+	defer watch.Close(context.Background())
+	deadline := time.Now().Add(2 * time.Minute)
+	for count(t, watch, "SELECT count(*) FROM stl_query") == 0 {
+		select {
+		case err := <-ran:
+			t.Fatalf("Run ended before it wrote a query: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run wrote no queries within 2 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	if n := count(t, conn, "SELECT count(*) FROM stl_query WHERE starttime <= $1", clock); n != 0 {
 		t.Errorf("%d queries started before the simulated cluster did", n)

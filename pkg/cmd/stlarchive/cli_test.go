@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,28 +20,56 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/simtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	// Nearly every test runs the compiled command: when they all run, its build starts at once
+	// and overlaps the first test's setup (servers, simulated history).
+	if pgtest.FullRun() {
+		if dir, err := os.MkdirTemp("", "stlarchive-cli-"); err == nil {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				cliOnce.Do(func() { buildCLIIn(dir) })
+			}()
+			pgtest.AtExit(func() {
+				<-done
+				os.RemoveAll(dir)
+			})
+		}
+	}
+	pgtest.Main(m)
+}
 
-var cliBinary string
+var (
+	cliOnce   sync.Once
+	cliBinary string
+	cliErr    error
+)
 
 // buildCLI builds the stlarchive command once.
 func buildCLI(t *testing.T) string {
 	t.Helper()
-	if cliBinary != "" {
-		return cliBinary
+	cliOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "stlarchive-cli-")
+		if err != nil {
+			cliErr = err
+			return
+		}
+		pgtest.AtExit(func() { os.RemoveAll(dir) })
+		buildCLIIn(dir)
+	})
+	if cliErr != nil {
+		t.Fatal(cliErr)
 	}
-	dir, err := os.MkdirTemp("", "stlarchive-cli-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pgtest.AtExit(func() { os.RemoveAll(dir) })
+	return cliBinary
+}
+
+func buildCLIIn(dir string) {
 	bin := filepath.Join(dir, "stlarchive")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		cliErr = fmt.Errorf("build: %v\n%s", err, out)
+		return
 	}
 	cliBinary = bin
-	return bin
 }
 
 // writeConfig writes a datasource provisioning file for the clusters, with passwords taken from
@@ -245,7 +274,7 @@ datasources:
 func TestHelpExitsZeroOnStdoutForEveryCommand(t *testing.T) {
 	bin := buildCLI(t)
 	for _, cmd := range [][]string{{}, {"export"}, {"status"}, {"check"}, {"simulate"}, {"query"}, {"catalog"},
-		{"bench"}, {"bench", "export"}, {"bench", "idle"}, {"bench", "query"}} {
+		{"verify"}, {"compact"}, {"retain"}, {"bench"}, {"bench", "export"}, {"bench", "idle"}, {"bench", "query"}} {
 		for _, h := range []string{"-h", "--help"} {
 			args := append(append([]string{}, cmd...), h)
 			c := exec.Command(bin, args...)
@@ -259,6 +288,19 @@ func TestHelpExitsZeroOnStdoutForEveryCommand(t *testing.T) {
 				t.Errorf("stlarchive %s: no usage on stdout: %q (stderr %q)", strings.Join(args, " "), stdout.String(), stderr.String())
 			}
 		}
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test with what it waited for after timeout:
+// a generous bound on a wait whose end the test cannot otherwise observe.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

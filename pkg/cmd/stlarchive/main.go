@@ -7,7 +7,7 @@
 //	stlarchive verify [--heal] [--since T] [--deep] [--json]
 //	                                   re-count archived windows on the source; heal late rows
 //	stlarchive simulate                STL-shaped tables and a live workload in PostgreSQL
-//	stlarchive bench export            export speed against the raw read floor
+//	stlarchive bench export|idle|query benchmarks against a baseline measured in the same run
 //	stlarchive query [--preset ID|SQL] a diagnostic or SQL over the archive, as the datasource runs it
 //
 // Exit status: 0 on success, 1 when a cluster failed (each failure is named on stderr) or, for
@@ -70,7 +70,7 @@ commands:
   check      check every cluster: reachable, and which STL rows its user sees
   verify     re-count the archived windows on the source (--heal: re-export those with late rows)
   simulate   create STL-shaped tables in PostgreSQL and write a live workload
-  bench      measure export speed (bench export)
+  bench      benchmarks: bench export | idle | query (docs/benchmarks.md)
   query      run a diagnostic preset or SQL over the archive (--preset ID | "SQL")
   catalog    create or update the Glue tables Athena reads the S3 archive through
 

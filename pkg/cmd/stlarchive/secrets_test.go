@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -383,7 +384,7 @@ func pluginRun(t *testing.T, tr *transcript, b *awsArchive, cache string, cluste
 	jsonData, err := json.Marshal(map[string]any{
 		"archive": map[string]any{"path": cache, "s3": map[string]any{"bucket": b.bucket, "prefix": awsPrefix,
 			"endpoint": b.writes.Endpoint, "pathStyle": true}},
-		"state":    map[string]any{"dynamodb": map[string]any{"table": b.table, "endpoint": b.dynEndpoint}},
+		"state":    map[string]any{"dynamodb": map[string]any{"table": b.table, "endpoint": b.dyn.Endpoint}},
 		"aws":      map[string]any{"authType": "keys", "region": "us-east-1"},
 		"export":   map[string]any{"enabled": true, "interval": "1s", "lag": simtest.Lag.String(), "lease": "2s"},
 		"clusters": list,
@@ -408,8 +409,12 @@ func pluginRun(t *testing.T, tr *transcript, b *awsArchive, cache string, cluste
 	if res.Status != backend.HealthStatusError || !strings.Contains(res.Message, "password authentication failed") {
 		t.Errorf("plugin health %v does not report the wrong password:\n%s", res.Status, res.Message)
 	}
-	// Let the instance's exporter run a few cycles, failing on two clusters.
-	time.Sleep(4 * time.Second)
+	// The instance's exporter runs in the background: wait until it has failed on the cluster
+	// with the wrong password and said so in the log, which the transcript then holds.
+	failed := regexp.MustCompile(`export failed.*sec-wrongpw`)
+	waitUntil(t, 2*time.Minute, "the plugin's exporter logs its failure on sec-wrongpw", func() bool {
+		return failed.Match(logs.bytes())
+	})
 	health("plugin CheckHealth after export cycles")
 
 	now := time.Now()

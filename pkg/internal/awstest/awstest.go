@@ -13,8 +13,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,6 +61,7 @@ type S3Server struct {
 	dir                  string
 	port                 int
 	script               string
+	stopped              bool
 }
 
 // StartS3 starts a versitygw serving an empty folder, with the root keys AccessKey and
@@ -81,22 +84,41 @@ func StartS3WithKeys(t testing.TB, accessKey, secretKey string) *S3Server {
 	})
 	s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s.port)
 	t.Cleanup(func() {
+		if !s.stopped {
+			if err := s.Check(); err != nil {
+				t.Error(err)
+				s.stopped = true // nothing left to stop; its log is in the error
+				return
+			}
+		}
 		logTail(t, s.dir+".log")
 		s.Stop(t)
 	})
 	return s
 }
 
+// Check returns an error that says the server died, with the end of its log, when its process
+// is gone although the test did not stop it. A test that sees a connection error from the code
+// under test can call it to tell the two apart; the test's end calls it too.
+func (s *S3Server) Check() error {
+	if s.stopped {
+		return nil
+	}
+	return checkAlive("versitygw (the local S3 server)", s.dir)
+}
+
 // Start starts the server again on the same port and folder after Stop.
 func (s *S3Server) Start(t testing.TB) {
 	t.Helper()
 	run(t, s.script, "start", s.dir, fmt.Sprint(s.port), s.AccessKey, s.SecretKey)
+	s.stopped = false
 }
 
 // Stop stops the server; its objects stay for a later Start.
 func (s *S3Server) Stop(t testing.TB) {
 	t.Helper()
 	run(t, s.script, "stop", s.dir)
+	s.stopped = true
 }
 
 // Settings are AWS settings that reach the server with its root credentials.
@@ -130,6 +152,7 @@ func (s *S3Server) Bucket(t testing.TB) string {
 // DynamoDBServer is a running dynalite.
 type DynamoDBServer struct {
 	Endpoint string
+	dir      string
 }
 
 // StartDynamoDB starts a dynalite with an empty store; the test's end stops it.
@@ -139,11 +162,41 @@ func StartDynamoDB(t testing.TB) *DynamoDBServer {
 	dir := filepath.Join(t.TempDir(), "dynamodb")
 	script := filepath.Join(root, "scripts", "dynalite.sh")
 	port := start(t, func(port int) error { return runErr(script, "start", dir, fmt.Sprint(port)) })
+	d := &DynamoDBServer{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), dir: dir}
 	t.Cleanup(func() {
+		if err := d.Check(); err != nil {
+			t.Error(err)
+			return
+		}
 		logTail(t, dir+".log")
 		run(t, script, "stop", dir)
 	})
-	return &DynamoDBServer{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	return d
+}
+
+// Check returns an error that says the server died, with the end of its log, when its process
+// is gone. A test that sees a connection error from the code under test can call it to tell the
+// two apart; the test's end calls it too.
+func (d *DynamoDBServer) Check() error {
+	return checkAlive("dynalite (the local DynamoDB)", d.dir)
+}
+
+// checkAlive tells whether the process a server script started for dir (its pid in dir.pid)
+// still runs, and when not, returns an error with the end of its log (dir.log).
+func checkAlive(what, dir string) error {
+	raw, err := os.ReadFile(dir + ".pid")
+	if err != nil {
+		return fmt.Errorf("%s: no pid file: %w", what, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return fmt.Errorf("%s: pid file %q: %w", what, raw, err)
+	}
+	if running(pid) {
+		return nil
+	}
+	return fmt.Errorf("%s died during the test (pid %d; errors of the code under test that follow from it are not its own); the end of its log:\n%s",
+		what, pid, tail(dir+".log"))
 }
 
 // start starts a server on a free port, with a new port when another process took the one
@@ -169,14 +222,40 @@ func logTail(t testing.TB, path string) {
 	if !t.Failed() {
 		return
 	}
+	t.Logf("log of %s:\n%s", filepath.Base(path), tail(path))
+}
+
+// running tells whether the process runs: it exists and, where /proc tells, is not a zombie
+// (the servers are started in the background by a script that exits, and whoever inherits
+// them may be slow to reap them, or never do).
+func running(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc here: the signal check is all there is
+	}
+	// The state follows the command name in parentheses, which may itself hold ')'.
+	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
+		switch stat[i+2] {
+		case 'Z', 'X':
+			return false
+		}
+	}
+	return true
+}
+
+// tail is the end of a log file, or why it cannot be read.
+func tail(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return
+		return err.Error()
 	}
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}
-	t.Logf("log of %s:\n%s", filepath.Base(path), b)
+	return string(b)
 }
 
 // Settings are AWS settings for the server. dynalite checks that requests are signed, not by whom.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,24 @@ type S3Writes struct {
 	mu     sync.Mutex
 	writes map[string]int
 	parts  int
+	hold   *PartHold
 }
+
+// PartHold keeps the requests that upload one part number of any multipart upload from
+// reaching the server (see HoldPart).
+type PartHold struct {
+	part    int
+	reached chan struct{}
+	once    sync.Once
+	release chan struct{}
+	free    sync.Once
+}
+
+// Reached is closed when a request for the held part number has arrived and is being held.
+func (h *PartHold) Reached() <-chan struct{} { return h.reached }
+
+// Release lets held requests and later ones through.
+func (h *PartHold) Release() { h.free.Do(func() { close(h.release) }) }
 
 // RecordS3Writes starts the recorder in front of the server at endpoint; the test's end stops
 // it. Requests pass unchanged, the Host header included, so SigV4 signatures made for the
@@ -57,8 +75,29 @@ func RecordS3Writes(t testing.TB, endpoint string) *S3Writes {
 		// A killed client cancels its requests: expected here, and no news for the test log.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		h := w.hold
+		w.mu.Unlock()
+		if h != nil && isPartUpload(r) && r.URL.Query().Get("partNumber") == strconv.Itoa(h.part) {
+			h.once.Do(func() { close(h.reached) })
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+				// The client went away (killed): the part never reaches the server.
+				return
+			}
+		}
+		proxy.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(func() {
+		w.mu.Lock()
+		if w.hold != nil {
+			w.hold.Release()
+		}
+		w.mu.Unlock()
+		srv.Close()
+	})
 	w.Endpoint = srv.URL
 	return w
 }
@@ -85,6 +124,19 @@ func objectWrite(r *http.Request) (string, bool) {
 func isPartUpload(r *http.Request) bool {
 	q := r.URL.Query()
 	return r.Method == http.MethodPut && q.Has("uploadId") && q.Has("partNumber")
+}
+
+// HoldPart makes the recorder hold every request that uploads part number part (of any
+// multipart upload) until Release, or until its client goes away, in which case the part never
+// reaches the server. A test uses it to kill a client in the middle of a multipart upload
+// whatever the speed of the machine: once Reached is closed and an earlier part was accepted,
+// the upload is open on the server and cannot complete.
+func (w *S3Writes) HoldPart(part int) *PartHold {
+	h := &PartHold{part: part, reached: make(chan struct{}), release: make(chan struct{})}
+	w.mu.Lock()
+	w.hold = h
+	w.mu.Unlock()
+	return h
 }
 
 // Parts returns how many parts of multipart uploads the server accepted so far.

@@ -8,6 +8,7 @@ package pgtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -164,6 +165,17 @@ var (
 	atExitMu sync.Mutex
 	atExit   []func()
 )
+
+// FullRun tells whether every test of the package runs (no -run filter): work that only pays
+// off for the whole package, such as building a binary in the background, is worth starting
+// then. Call it from TestMain.
+func FullRun() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	f := flag.Lookup("test.run")
+	return f == nil || f.Value.String() == ""
+}
 
 // AtExit registers work for Main to do after the tests, such as removing a built binary.
 func AtExit(fn func()) {

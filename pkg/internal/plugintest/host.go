@@ -34,29 +34,55 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		root, err := pgtest.RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
 		dir, err := os.MkdirTemp("", "stlarchive-plugin-")
 		if err != nil {
 			buildErr = err
 			return
 		}
 		pgtest.AtExit(func() { os.RemoveAll(dir) })
-		binPath = filepath.Join(dir, "gpx_stlarchive_linux_amd64")
-		cmd := exec.Command("go", "build", "-o", binPath, "./pkg")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build plugin: %v\n%s", err, out)
-		}
+		build(dir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// BuildInBackground starts building the plugin executable at once when every test of the
+// package runs (no -run filter), so that the build overlaps the setup of the tests before the
+// first that needs it; Binary then waits for it. Call it from TestMain.
+func BuildInBackground() {
+	if !pgtest.FullRun() {
+		return
+	}
+	dir, err := os.MkdirTemp("", "stlarchive-plugin-")
+	if err != nil {
+		return // Binary builds it when asked
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buildOnce.Do(func() { build(dir) })
+	}()
+	pgtest.AtExit(func() {
+		<-done
+		os.RemoveAll(dir)
+	})
+}
+
+func build(dir string) {
+	root, err := pgtest.RepoRoot()
+	if err != nil {
+		buildErr = err
+		return
+	}
+	binPath = filepath.Join(dir, "gpx_stlarchive_linux_amd64")
+	cmd := exec.Command("go", "build", "-o", binPath, "./pkg")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		buildErr = fmt.Errorf("build plugin: %v\n%s", err, out)
+	}
 }
 
 // Host is a running plugin process.

@@ -217,8 +217,9 @@ func TestTimeLimitInterruptsRunningQuery(t *testing.T) {
 	if !strings.Contains(err.Error(), "time limit") {
 		t.Fatalf("error does not say time limit: %v", err)
 	}
-	// Generous: interrupting takes milliseconds, but this machine is shared.
-	if elapsed > limit+5*time.Second {
+	// Generous: interrupting takes milliseconds, but the machine may be shared and loaded; the
+	// query left alone runs for hours.
+	if elapsed > limit+time.Minute {
 		t.Fatalf("query stopped only after %s", elapsed)
 	}
 	t.Logf("limit %s, stopped after %s", limit, elapsed)

@@ -177,10 +177,11 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 
 	t.Run("ExpiredLeasePassesToAnotherOwner", func(t *testing.T) {
 		s := newStore(t)
-		if ok, _, err := s.Acquire(ctx, "c1", "crashed", 50*time.Millisecond); err != nil || !ok {
+		ok, crashed, err := s.Acquire(ctx, "c1", "crashed", 50*time.Millisecond)
+		if err != nil || !ok {
 			t.Fatalf("acquire: %v %v", ok, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		sleepPast(crashed.Expires)
 		ok, l, err := s.Acquire(ctx, "c1", "survivor", time.Minute)
 		if err != nil || !ok || l.Owner != "survivor" {
 			t.Fatalf("takeover of an expired lease: %v %+v %v", ok, l, err)
@@ -189,14 +190,15 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 
 	t.Run("RenewalExtendsTheOwnersLease", func(t *testing.T) {
 		s := newStore(t)
-		if ok, _, err := s.Acquire(ctx, "c1", "a", 200*time.Millisecond); err != nil || !ok {
+		ok, first, err := s.Acquire(ctx, "c1", "a", 200*time.Millisecond)
+		if err != nil || !ok {
 			t.Fatalf("acquire: %v %v", ok, err)
 		}
 		ok, l, err := s.Acquire(ctx, "c1", "a", time.Hour)
 		if err != nil || !ok || time.Until(l.Expires) < 50*time.Minute {
 			t.Fatalf("renewal: %v %+v %v", ok, l, err)
 		}
-		time.Sleep(300 * time.Millisecond) // past the first expiry, not the renewed one
+		sleepPast(first.Expires) // past the first expiry, not the renewed one
 		if ok, _, err := s.Acquire(ctx, "c1", "b", time.Hour); err != nil || ok {
 			t.Fatalf("another owner took a renewed lease: %v %v", ok, err)
 		}
@@ -250,4 +252,10 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 			t.Fatalf("%d owners hold the lease, want 1", n)
 		}
 	})
+}
+
+// sleepPast waits until the clock is past t, a lease's expiry, which the stores keep to the
+// millisecond: a lease is expired from then on, however long the calls before took.
+func sleepPast(t time.Time) {
+	time.Sleep(time.Until(t) + 2*time.Millisecond)
 }
