@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -38,6 +41,8 @@ type catalog struct {
 	mu     sync.Mutex
 	kinds  map[string]viewKind
 	broken map[string]string // table → why its view could not be built
+	// layouts is, per table, the layout records its view was built from (docs/compaction.md).
+	layouts map[string]string
 }
 
 // viewSet is what a query may read: the usable views, and the tables whose view is broken.
@@ -79,6 +84,7 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 	if c.kinds == nil {
 		c.kinds = map[string]viewKind{}
 		c.broken = map[string]string{}
+		c.layouts = map[string]string{}
 	}
 	present := map[string]bool{}
 	entries, err := os.ReadDir(c.root)
@@ -102,22 +108,32 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 	}
 	for name := range candidates {
 		have, broken := c.kinds[name], c.broken[name] != ""
-		if have == filesView && present[name] && !full && !broken {
+		var layouts tableLayouts
+		if present[name] {
+			// Compaction and retention switch a day's objects by replacing a layout record:
+			// a view follows the records it was built from, read again before every query.
+			var err error
+			if layouts, err = c.readLayouts(name); err != nil {
+				c.broken[name] = err.Error()
+				continue
+			}
+		}
+		if have == filesView && present[name] && !full && !broken && layouts.signature == c.layouts[name] {
 			continue
 		}
 		want := noView
 		if present[name] {
-			if files, _ := filepath.Glob(c.fileGlob(name)); len(files) > 0 {
+			if files, _ := filepath.Glob(c.fileGlob(name)); len(files) > 0 || len(layouts.parts) > 0 {
 				want = filesView
 			}
 		}
 		if _, stl := tables.Lookup(name); stl && want == noView {
 			want = emptyView
 		}
-		if want == have && !broken {
+		if want == have && !broken && (want != filesView || layouts.signature == c.layouts[name]) {
 			continue
 		}
-		if err := c.apply(ctx, name, want); err != nil {
+		if err := c.apply(ctx, name, want, layouts); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
@@ -125,12 +141,93 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 			continue
 		}
 		c.kinds[name] = want
+		c.layouts[name] = layouts.signature
 		delete(c.broken, name)
 	}
 	return nil
 }
 
-func (c *catalog) apply(ctx context.Context, name string, kind viewKind) error {
+// tableLayouts is what the layout records of one table's clusters say: the days no window
+// object may answer for (compacted or retired), and the compacted parts that answer instead.
+type tableLayouts struct {
+	signature string
+	excluded  map[string][]string // cluster → days
+	parts     []string            // paths
+}
+
+// readLayouts reads the layout records of a table, one per cluster folder.
+func (c *catalog) readLayouts(table string) (tableLayouts, error) {
+	var out tableLayouts
+	paths, _ := filepath.Glob(filepath.Join(c.root, table, "cluster=*", tables.LayoutName))
+	sort.Strings(paths)
+	var sig strings.Builder
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("view %s: %w", table, err)
+		}
+		cluster := strings.TrimPrefix(filepath.Base(filepath.Dir(p)), "cluster=")
+		l, err := tables.ParseLayout(b)
+		if err != nil {
+			return out, fmt.Errorf("view %s: cluster %s: %w", table, cluster, err)
+		}
+		sig.WriteString(p)
+		sig.WriteByte(0)
+		sig.Write(b)
+		sig.WriteByte(0)
+		for _, day := range slices.Sorted(maps.Keys(l.Days)) {
+			d := l.Days[day]
+			if out.excluded == nil {
+				out.excluded = map[string][]string{}
+			}
+			out.excluded[cluster] = append(out.excluded[cluster], day)
+			for _, k := range d.Keys(table, cluster, day) {
+				out.parts = append(out.parts, filepath.Join(c.root, filepath.FromSlash(k)))
+			}
+		}
+	}
+	out.signature = sig.String()
+	return out, nil
+}
+
+// viewSQL is the query of a table's view: the window objects of the days the records do not
+// name, and the compacted parts of those they do.
+func (c *catalog) viewSQL(name string, l tableLayouts) string {
+	const opts = "hive_partitioning = true, union_by_name = true, hive_types = {'cluster': 'VARCHAR', 'day': 'DATE'}"
+	var parts []string
+	if files, _ := filepath.Glob(c.fileGlob(name)); len(files) > 0 {
+		q := fmt.Sprintf("SELECT * FROM read_parquet(%s, %s)", quoteString(c.fileGlob(name)), opts)
+		if len(l.excluded) > 0 {
+			var ors []string
+			for _, cluster := range slices.Sorted(maps.Keys(l.excluded)) {
+				days := make([]string, len(l.excluded[cluster]))
+				for i, d := range l.excluded[cluster] {
+					days[i] = "DATE " + quoteString(d)
+				}
+				ors = append(ors, fmt.Sprintf("(cluster = %s AND day IN (%s))", quoteString(cluster), strings.Join(days, ", ")))
+			}
+			q += " WHERE NOT (" + strings.Join(ors, " OR ") + ")"
+		}
+		parts = append(parts, q)
+	}
+	if len(l.parts) > 0 {
+		quoted := make([]string, len(l.parts))
+		for i, p := range l.parts {
+			quoted[i] = quoteString(p)
+		}
+		parts = append(parts, fmt.Sprintf("SELECT * FROM read_parquet([%s], %s)", strings.Join(quoted, ", "), opts))
+	}
+	if len(parts) == 0 {
+		t, _ := tables.Lookup(name)
+		return emptySelect(t)
+	}
+	return strings.Join(parts, " UNION ALL BY NAME ")
+}
+
+func (c *catalog) apply(ctx context.Context, name string, kind viewKind, layouts tableLayouts) error {
 	var ddl string
 	switch kind {
 	case noView:
@@ -139,8 +236,7 @@ func (c *catalog) apply(ctx context.Context, name string, kind viewKind) error {
 		t, _ := tables.Lookup(name)
 		ddl = "CREATE OR REPLACE VIEW " + quoteIdent(name) + " AS " + emptySelect(t)
 	case filesView:
-		ddl = fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM read_parquet(%s, hive_partitioning = true, union_by_name = true, hive_types = {'cluster': 'VARCHAR', 'day': 'DATE'})",
-			quoteIdent(name), quoteString(c.fileGlob(name)))
+		ddl = fmt.Sprintf("CREATE OR REPLACE VIEW %s AS %s", quoteIdent(name), c.viewSQL(name, layouts))
 	}
 	if _, err := c.ddl.ExecContext(ctx, ddl); err != nil {
 		return fmt.Errorf("view %s: %s", name, firstLine(err))
