@@ -99,4 +99,3 @@ func TestTheS3CacheAnswersExactlyAtEveryStepOfCompactionAndRetention(t *testing.
 		t.Fatalf("after retention:\n%s\nwant\n%s", got, truthAfter)
 	}
 }
-

@@ -47,7 +47,7 @@ var (
 
 // requests counts the S3 requests a client sends.
 type requests struct {
-	inner s3.HTTPClient
+	inner   s3.HTTPClient
 	gets    atomic.Int64 // GetObject of an archive object
 	layouts atomic.Int64 // GetObject of a layout record
 	lists   atomic.Int64 // ListObjectsV2
