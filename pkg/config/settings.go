@@ -179,6 +179,8 @@ func decode(root *object) Config {
 	ex.str("queryGroup", &cfg.Export.QueryGroup)
 	ex.done()
 
+	decodeCompaction(root, &cfg)
+
 	q := root.object("query")
 	q.str("engine", &cfg.Query.Engine)
 	q.duration("timeout", &cfg.Query.Timeout)
