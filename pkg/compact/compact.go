@@ -100,10 +100,15 @@ func (o Options) withDefaults() Options {
 
 // Compactor compacts and retires the days of an archive.
 type Compactor struct {
-	archive Archive
-	gate    DayGate
-	opts    Options
+	archive   Archive
+	gate      DayGate
+	opts      Options
+	noCompact bool
 }
+
+// DisableCompaction leaves closed days as they are: Cluster then only applies retention and
+// deletes garbage.
+func (c *Compactor) DisableCompaction() { c.noCompact = true }
 
 // New makes a compactor over an archive; gate decides which days are closed.
 func New(archive Archive, gate DayGate, opts Options) *Compactor {

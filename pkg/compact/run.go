@@ -71,7 +71,7 @@ func (c *Compactor) Cluster(ctx context.Context, cluster string, ts []tables.Tab
 		if tr.Retired, err = c.Retire(ctx, t.Name, cluster, retention[t.Name]); err != nil {
 			tr.Err = err
 		}
-		if err == nil {
+		if err == nil && !c.noCompact {
 			tr.Compacted, err = c.compactClosed(ctx, t, cluster)
 			tr.Err = err
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/compact"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
@@ -57,7 +58,16 @@ type Options struct {
 	// history lost to STL retention (one extra query per table). Default the larger of three
 	// intervals and 10 minutes: retention is days, so a shorter outage cannot lose rows.
 	GapCheckAfter time.Duration
+	// MaintainEvery is how often a cluster's cycle also compacts its closed days and applies
+	// retention, under the same lease (default DefaultMaintainEvery; negative: never).
+	MaintainEvery time.Duration
+	// DayGate decides which days are closed for compaction; default the watermark past the
+	// day's end plus the lag (compact.WatermarkGate).
+	DayGate compact.DayGate
 }
+
+// DefaultMaintainEvery is how often the scheduler compacts and applies retention per cluster.
+const DefaultMaintainEvery = time.Hour
 
 // Exporter exports the tables of the configured clusters.
 type Exporter struct {
@@ -70,6 +80,12 @@ type Exporter struct {
 
 	mu    sync.Mutex
 	conns map[string]*redshift.Conn
+
+	// compactor compacts closed days and applies retention after a cycle; nil when neither is
+	// configured or the archive cannot list objects.
+	compactor    *compact.Compactor
+	retention    map[string]time.Duration
+	maintainedAt map[string]time.Time
 }
 
 // New makes an exporter for a validated configuration.
@@ -102,6 +118,15 @@ func New(cfg config.Config, store state.Store, archive storage.Archive, opts Opt
 		}
 		for _, n := range names {
 			e.targets[n] = append(e.targets[n], t)
+		}
+	}
+	if opts.MaintainEvery >= 0 && (!cfg.Compaction.Disabled || len(cfg.Retention) > 0) {
+		if c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{}); err == nil {
+			e.compactor, e.retention = c, cfg.Retention
+			e.maintainedAt = map[string]time.Time{}
+			if cfg.Compaction.Disabled {
+				c.DisableCompaction()
+			}
 		}
 	}
 	return e, nil
@@ -143,6 +168,9 @@ type Result struct {
 	Tables []TableResult
 	// Skipped is true when another exporter holds the cluster's lease.
 	Skipped bool
+	// Maintenance is the compaction and retention run after the cycle, if one was due. Its
+	// failures are logged and leave the export alone.
+	Maintenance *compact.Result
 }
 
 // TableResult is the outcome of one cycle on one table.
@@ -270,7 +298,37 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 		}
 		res.Tables = append(res.Tables, tr)
 	}
+	e.maintain(ctx, &res)
 	return res
+}
+
+// maintain compacts the cluster's closed days and applies retention, at most every
+// MaintainEvery, while the cycle still holds the cluster's lease.
+func (e *Exporter) maintain(ctx context.Context, res *Result) {
+	if e.compactor == nil || ctx.Err() != nil {
+		return
+	}
+	every := e.opts.MaintainEvery
+	if every == 0 {
+		every = DefaultMaintainEvery
+	}
+	e.mu.Lock()
+	last := e.maintainedAt[res.Cluster]
+	due := time.Since(last) >= every
+	if due {
+		e.maintainedAt[res.Cluster] = time.Now()
+	}
+	e.mu.Unlock()
+	if !due {
+		return
+	}
+	m := e.compactor.Cluster(ctx, res.Cluster, e.targets[res.Cluster], e.retention)
+	res.Maintenance = &m
+	if err := m.Failed(); err != nil {
+		e.opts.Log.Error("compaction failed", "cluster", res.Cluster, "error", err)
+	} else {
+		e.opts.Log.Info(m.String())
+	}
 }
 
 // keepLease renews the lease while the cycle runs and cancels the cycle if the lease is lost,
