@@ -58,6 +58,10 @@ type Options struct {
 	// history lost to STL retention (one extra query per table). Default the larger of three
 	// intervals and 10 minutes: retention is days, so a shorter outage cannot lose rows.
 	GapCheckAfter time.Duration
+	// MaxWindow, when positive, bounds a window's length, as the interval does in steady state:
+	// a backfill then writes the objects a live exporter would have (the query benchmark's
+	// steady-state layout). Default: a window runs to now − lag or the end of its day.
+	MaxWindow time.Duration
 	// MaintainEvery is how often a cluster's cycle also compacts its closed days and applies
 	// retention, under the same lease (default DefaultMaintainEvery; negative: never).
 	MaintainEvery time.Duration

@@ -96,6 +96,10 @@ func (e *Exporter) nextWindow(ctx context.Context, conn *redshift.Conn, p *state
 	if target.Before(hi) {
 		hi = target
 	}
+	if m := e.opts.MaxWindow; m > 0 && lo.Add(m).Before(hi) {
+		// Windows end on multiples of m, as a live exporter's would roughly.
+		hi = lo.Add(time.Microsecond).Truncate(m).Add(m)
+	}
 	if !hi.After(lo) {
 		return w, false, false, nil
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/app"
 	"github.com/stlarchive/redshift-stl-archive/pkg/compact"
+	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 )
 
 func runCompact(ctx context.Context, args []string) error {
@@ -114,4 +115,32 @@ func compactKillHook() func(compact.Step, string, string, string) {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
+}
+
+// printDays shows, per cluster, table and day, which objects hold the day and how many.
+func printDays(ctx context.Context, cfg config.Config, asJSON bool) error {
+	st, err := app.Layout(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLUSTER\tTABLE\tDAY\tSTATE\tOBJECTS\tBEFORE\tROWS\tUNSEEN")
+	for _, s := range st {
+		for _, d := range s.Days {
+			before, rows := "-", "-"
+			if d.State == "compacted" {
+				before, rows = fmt.Sprint(d.Before), fmt.Sprint(d.Rows)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\n", s.Cluster, s.Table, d.Day, d.State, d.Objects, before, rows, d.Unseen)
+		}
+		if s.Garbage > 0 {
+			fmt.Fprintf(tw, "%s\t%s\t\tgarbage\t%d\t\t\t\n", s.Cluster, s.Table, s.Garbage)
+		}
+	}
+	return tw.Flush()
 }
