@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -41,21 +42,16 @@ type catalog struct {
 	mu     sync.Mutex
 	kinds  map[string]viewKind
 	broken map[string]string // table → why its view could not be built
-	// layouts is, per table, the layout records its view was built from (docs/compaction.md).
-	layouts map[string]string
+	// layouts is, per table, the layout records and patterns its view was built from
+	// (docs/compaction.md); matching holds the glob patterns known to match a file.
+	layouts  map[string]string
+	matching map[string]bool
 }
 
 // viewSet is what a query may read: the usable views, and the tables whose view is broken.
 type viewSet struct {
 	usable map[string]bool
 	broken map[string]string
-}
-
-// fileGlob matches the Parquet objects of one table. Object names start with the window's
-// timestamp (tables.ObjectKey), so "[0-9]*" leaves out files being written (".name" and
-// "*.parquet.tmp*"), which must never be read half-written.
-func (c *catalog) fileGlob(table string) string {
-	return filepath.Join(c.root, table, "cluster=*", "day=*", "[0-9]*.parquet")
 }
 
 func (c *catalog) snapshot() viewSet {
@@ -85,6 +81,9 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 		c.kinds = map[string]viewKind{}
 		c.broken = map[string]string{}
 		c.layouts = map[string]string{}
+	}
+	if c.matching == nil || full {
+		c.matching = map[string]bool{}
 	}
 	present := map[string]bool{}
 	entries, err := os.ReadDir(c.root)
@@ -122,10 +121,8 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 			continue
 		}
 		want := noView
-		if present[name] {
-			if files, _ := filepath.Glob(c.fileGlob(name)); len(files) > 0 || len(layouts.parts) > 0 {
-				want = filesView
-			}
+		if present[name] && len(layouts.patterns)+len(layouts.parts) > 0 {
+			want = filesView
 		}
 		if _, stl := tables.Lookup(name); stl && want == noView {
 			want = emptyView
@@ -147,50 +144,88 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 	return nil
 }
 
-// tableLayouts is what the layout records of one table's clusters say: the days no window
-// object may answer for (compacted or retired), and the compacted parts that answer instead.
+// tableLayouts is what a view reads, as the layout records of a table's clusters decide it
+// (docs/compaction.md): the window objects of the days the records do not name, by glob
+// patterns, and the compacted parts of the days they do, by path. A day the records name is
+// never in a pattern: its windows stay for the grace period after the switch, and a view built
+// after it must not even list them, since they may be deleted between the listing and the read.
 type tableLayouts struct {
 	signature string
-	excluded  map[string][]string // cluster → days
-	parts     []string            // paths
+	patterns  []string
+	parts     []string
 }
 
-// readLayouts reads the layout records of a table, one per cluster folder.
+// readLayouts reads the layout records of a table and lists what its view reads. A cluster
+// without a record has one pattern for all its days; a cluster with one has a pattern per day
+// the record does not name. A pattern is used only once it matches a file: DuckDB refuses a
+// pattern that matches nothing, and the first object of a new day is written after its folder
+// is created.
 func (c *catalog) readLayouts(table string) (tableLayouts, error) {
 	var out tableLayouts
-	paths, _ := filepath.Glob(filepath.Join(c.root, table, "cluster=*", tables.LayoutName))
-	sort.Strings(paths)
+	dirs, _ := filepath.Glob(filepath.Join(c.root, table, "cluster=*"))
+	sort.Strings(dirs)
 	var sig strings.Builder
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
+	for _, dir := range dirs {
+		cluster := strings.TrimPrefix(filepath.Base(dir), "cluster=")
+		var l tables.Layout
+		b, err := os.ReadFile(filepath.Join(dir, tables.LayoutName))
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		case err != nil:
 			return out, fmt.Errorf("view %s: %w", table, err)
-		}
-		cluster := strings.TrimPrefix(filepath.Base(filepath.Dir(p)), "cluster=")
-		l, err := tables.ParseLayout(b)
-		if err != nil {
-			return out, fmt.Errorf("view %s: cluster %s: %w", table, cluster, err)
-		}
-		sig.WriteString(p)
-		sig.WriteByte(0)
-		sig.Write(b)
-		sig.WriteByte(0)
-		for _, day := range slices.Sorted(maps.Keys(l.Days)) {
-			d := l.Days[day]
-			if out.excluded == nil {
-				out.excluded = map[string][]string{}
+		default:
+			if l, err = tables.ParseLayout(b); err != nil {
+				return out, fmt.Errorf("view %s: cluster %s: %w", table, cluster, err)
 			}
-			out.excluded[cluster] = append(out.excluded[cluster], day)
-			for _, k := range d.Keys(table, cluster, day) {
+			sig.WriteString(cluster)
+			sig.WriteByte(0)
+			sig.Write(b)
+			sig.WriteByte(0)
+		}
+		if len(l.Days) == 0 {
+			out.patterns = c.appendPattern(out.patterns, filepath.Join(dir, "day=*", "[0-9]*.parquet"))
+		} else {
+			entries, err := os.ReadDir(dir)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return out, fmt.Errorf("view %s: %w", table, err)
+			}
+			for _, e := range entries {
+				day, ok := strings.CutPrefix(e.Name(), "day=")
+				if !ok || !e.IsDir() {
+					continue
+				}
+				if _, named := l.Days[day]; !named {
+					out.patterns = c.appendPattern(out.patterns, filepath.Join(dir, e.Name(), "[0-9]*.parquet"))
+				}
+			}
+		}
+		for _, day := range slices.Sorted(maps.Keys(l.Days)) {
+			for _, k := range l.Days[day].Keys(table, cluster, day) {
 				out.parts = append(out.parts, filepath.Join(c.root, filepath.FromSlash(k)))
 			}
 		}
 	}
+	for _, p := range out.patterns {
+		sig.WriteString(p)
+		sig.WriteByte(0)
+	}
 	out.signature = sig.String()
 	return out, nil
+}
+
+// appendPattern adds a glob pattern once it matches a file. Patterns end in "[0-9]*.parquet":
+// object names start with the window's timestamp (tables.ObjectKey), which leaves out files
+// being written (".name" and "*.parquet.tmp*"), never to be read half-written. Window objects leave a plain day
+// only through a record that names the day, so a pattern found to match is not checked again
+// until a full refresh.
+func (c *catalog) appendPattern(patterns []string, p string) []string {
+	if !c.matching[p] {
+		if files, _ := filepath.Glob(p); len(files) == 0 {
+			return patterns
+		}
+		c.matching[p] = true
+	}
+	return append(patterns, p)
 }
 
 // viewSQL is the query of a table's view: the window objects of the days the records do not
@@ -198,24 +233,12 @@ func (c *catalog) readLayouts(table string) (tableLayouts, error) {
 func (c *catalog) viewSQL(name string, l tableLayouts) string {
 	const opts = "hive_partitioning = true, union_by_name = true, hive_types = {'cluster': 'VARCHAR', 'day': 'DATE'}"
 	var parts []string
-	if files, _ := filepath.Glob(c.fileGlob(name)); len(files) > 0 {
-		q := fmt.Sprintf("SELECT * FROM read_parquet(%s, %s)", quoteString(c.fileGlob(name)), opts)
-		if len(l.excluded) > 0 {
-			var ors []string
-			for _, cluster := range slices.Sorted(maps.Keys(l.excluded)) {
-				days := make([]string, len(l.excluded[cluster]))
-				for i, d := range l.excluded[cluster] {
-					days[i] = "DATE " + quoteString(d)
-				}
-				ors = append(ors, fmt.Sprintf("(cluster = %s AND day IN (%s))", quoteString(cluster), strings.Join(days, ", ")))
-			}
-			q += " WHERE NOT (" + strings.Join(ors, " OR ") + ")"
+	for _, list := range [][]string{l.patterns, l.parts} {
+		if len(list) == 0 {
+			continue
 		}
-		parts = append(parts, q)
-	}
-	if len(l.parts) > 0 {
-		quoted := make([]string, len(l.parts))
-		for i, p := range l.parts {
+		quoted := make([]string, len(list))
+		for i, p := range list {
 			quoted[i] = quoteString(p)
 		}
 		parts = append(parts, fmt.Sprintf("SELECT * FROM read_parquet([%s], %s)", strings.Join(quoted, ", "), opts))
