@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -44,6 +45,12 @@ type ClusterMaintenance struct {
 // Maintain compacts and/or applies retention on every cluster of the configuration, each under
 // its export lease, as the exporter's scheduler does after a cycle.
 func Maintain(ctx context.Context, cfg config.Config, opts MaintainOptions) ([]ClusterMaintenance, error) {
+	if opts.Compact && !cfg.CompactionEnabled() {
+		if cfg.Query.Engine == "athena" {
+			return nil, errors.New("compaction is not available with query.engine athena yet: Athena's projected partitions would lose compacted days (docs/compaction.md)")
+		}
+		return nil, errors.New("compaction is disabled (jsonData.compaction.enabled: false)")
+	}
 	fleet, err := ResolveFleet(ctx, cfg)
 	if err != nil {
 		return nil, err

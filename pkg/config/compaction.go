@@ -27,6 +27,13 @@ const (
 	maxObjectMB            = 5 << 20 // S3's largest object, 5 TiB
 )
 
+// CompactionEnabled reports whether closed days are compacted. Not with the Athena engine yet:
+// Athena's projected partitions read a day's folder, which compaction empties
+// (docs/compaction.md). Retention works with every engine.
+func (c Config) CompactionEnabled() bool {
+	return !c.Compaction.Disabled && c.Query.Engine != "athena"
+}
+
 // MaxObjectBytes is the bound of one compacted object.
 func (c Compaction) MaxObjectBytes() int64 {
 	if c.MaxObjectMB <= 0 {

@@ -124,11 +124,11 @@ func New(cfg config.Config, store state.Store, archive storage.Archive, opts Opt
 			e.targets[n] = append(e.targets[n], t)
 		}
 	}
-	if opts.MaintainEvery >= 0 && (!cfg.Compaction.Disabled || len(cfg.Retention) > 0) {
+	if opts.MaintainEvery >= 0 && (cfg.CompactionEnabled() || len(cfg.Retention) > 0) {
 		if c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{}); err == nil {
 			e.compactor, e.retention = c, cfg.Retention
 			e.maintainedAt = map[string]time.Time{}
-			if cfg.Compaction.Disabled {
+			if !cfg.CompactionEnabled() {
 				c.DisableCompaction()
 			}
 		}
