@@ -69,7 +69,8 @@ func CompactDay(ctx context.Context, root, table, cluster, day string) (CompactR
 	if err != nil {
 		return CompactReport{}, fmt.Errorf("bench: find own executable: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, exe)
+	// The arguments only get the binary past its usage check: the environment makes it a child.
+	cmd := exec.CommandContext(ctx, exe, "bench", "compact")
 	cmd.Env = append(os.Environ(), ChildEnv+"=compact", childPath+"="+root, childTable+"="+table, childCluster+"="+cluster, childDay+"="+day)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
