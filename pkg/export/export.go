@@ -125,7 +125,11 @@ func New(cfg config.Config, store state.Store, archive storage.Archive, opts Opt
 		}
 	}
 	if opts.MaintainEvery >= 0 && (cfg.CompactionEnabled() || len(cfg.Retention) > 0) {
-		if c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{}); err == nil {
+		c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{})
+		if err != nil {
+			// An archive that cannot list or delete (a wrapper in a test) is exported as before.
+			opts.Log.Warn("no compaction or retention", "error", err)
+		} else {
 			e.compactor, e.retention = c, cfg.Retention
 			e.maintainedAt = map[string]time.Time{}
 			if !cfg.CompactionEnabled() {
