@@ -2,7 +2,6 @@ package compact
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
@@ -43,6 +42,3 @@ func TablesOf(cfg config.Config, cluster string) ([]tables.Table, error) {
 	}
 	return out, nil
 }
-
-// Retention is the configuration's retention per table (nil: keep everything).
-func Retention(cfg config.Config) map[string]time.Duration { return cfg.Retention }
