@@ -132,16 +132,38 @@ func Connector(ctx context.Context, cfg config.Config) (func(context.Context, co
 
 // OpenExporter resolves the fleet and opens its exporter with the connector its clusters' auth
 // needs. The fleet's configuration is the one the rest of the instance should use.
+//
+// A local archive or state folder that cannot be created or written fails with an
+// *export.PathError naming its field; OpenChecker still checks the clusters then.
 func OpenExporter(ctx context.Context, cfg config.Config, opts export.Options) (*export.Exporter, Fleet, error) {
-	fleet, err := ResolveFleet(ctx, cfg)
+	fleet, err := resolve(ctx, cfg, &opts)
 	if err != nil {
 		return nil, fleet, err
 	}
-	if opts.Connect == nil {
-		if opts.Connect, err = Connector(ctx, fleet.Config); err != nil {
-			return nil, fleet, err
-		}
-	}
 	exp, err := export.Open(fleet.Config, opts)
 	return exp, fleet, err
+}
+
+// OpenChecker resolves the fleet and makes an exporter that can only check its clusters
+// (export.NewChecker), for a check whose archive or state folder is unusable.
+func OpenChecker(ctx context.Context, cfg config.Config, opts export.Options) (*export.Exporter, Fleet, error) {
+	fleet, err := resolve(ctx, cfg, &opts)
+	if err != nil {
+		return nil, fleet, err
+	}
+	exp, err := export.NewChecker(fleet.Config, opts)
+	return exp, fleet, err
+}
+
+func resolve(ctx context.Context, cfg config.Config, opts *export.Options) (Fleet, error) {
+	fleet, err := ResolveFleet(ctx, cfg)
+	if err != nil {
+		return fleet, err
+	}
+	if opts.Connect == nil {
+		if opts.Connect, err = Connector(ctx, fleet.Config); err != nil {
+			return fleet, err
+		}
+	}
+	return fleet, nil
 }

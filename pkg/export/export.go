@@ -176,6 +176,8 @@ type Result struct {
 	Tables []TableResult
 	// Skipped is true when another exporter holds the cluster's lease.
 	Skipped bool
+	// Holder is that other exporter's lease when Skipped: its owner and when the lease expires.
+	Holder state.Lease
 	// Maintenance is the compaction and retention run after the cycle, if one was due. Its
 	// failures are logged and leave the export alone.
 	Maintenance *compact.Result
@@ -264,7 +266,7 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 		return res
 	}
 	if !got {
-		res.Skipped = true
+		res.Skipped, res.Holder = true, lease
 		e.opts.Log.Info("cluster is exported by another exporter", "cluster", name, "owner", lease.Owner, "until", lease.Expires)
 		return res
 	}

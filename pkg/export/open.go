@@ -2,7 +2,11 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,8 +21,12 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
 )
 
-// Open makes the exporter a configuration describes, with its state store and archive.
+// Open makes the exporter a configuration describes, with its state store and archive. A local
+// archive or state folder that cannot be created or written is a *PathError.
 func Open(cfg config.Config, opts Options) (*Exporter, error) {
+	if err := CheckPaths(cfg); err != nil {
+		return nil, err
+	}
 	store, err := OpenStore(cfg)
 	if err != nil {
 		return nil, err
@@ -56,11 +64,79 @@ func OpenStore(cfg config.Config) (state.Store, error) {
 		}
 		return store, nil
 	}
+	if err := checkFolder(stateField(cfg), filepath.Dir(cfg.State.Path)); err != nil {
+		return nil, err
+	}
 	store, err := state.OpenBolt(cfg.State.Path)
 	if err != nil {
 		return nil, fmt.Errorf("export: open state: %w", err)
 	}
 	return store, nil
+}
+
+// PathError is a local folder of the configuration (the archive, or the state file's) that
+// cannot be created or written: a configuration error, named by its field.
+type PathError struct {
+	Field string // e.g. jsonData.archive.path
+	Path  string
+	Err   error
+}
+
+func (e *PathError) Error() string {
+	return fmt.Sprintf("%s: cannot create or write the folder %q: %v", e.Field, e.Path, e.Err)
+}
+
+func (e *PathError) Unwrap() error { return e.Err }
+
+// CheckPaths proves that the local archive folder and the folder of the bbolt state file exist
+// or can be created, and accept a new file, by creating and removing one. Write permission bits
+// alone would not do: root ignores them, and /proc or a read-only mount refuse files anyway.
+func CheckPaths(cfg config.Config) error {
+	if cfg.Archive.S3 == nil {
+		if err := checkFolder("jsonData.archive.path", cfg.Archive.Path); err != nil {
+			return err
+		}
+	}
+	if cfg.State.DynamoDB == nil && cfg.State.Path != "" {
+		return checkFolder(stateField(cfg), filepath.Dir(cfg.State.Path))
+	}
+	return nil
+}
+
+// stateField names the setting the state file's folder comes from: by default it lies under the
+// archive folder.
+func stateField(cfg config.Config) string {
+	if cfg.Archive.Path != "" && cfg.State.Path == filepath.Join(cfg.Archive.Path, ".state", "export.db") {
+		return "jsonData.archive.path"
+	}
+	return "jsonData.state.path"
+}
+
+func checkFolder(field, dir string) error {
+	fail := func(err error) error {
+		// The operating system's reason alone: the path is named once, by the PathError.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return &PathError{Field: field, Path: dir, Err: err}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	f, err := os.CreateTemp(dir, ".stlarchive-writable-*")
+	if err != nil {
+		return fail(err)
+	}
+	name := f.Name()
+	werr := f.Close()
+	if err := os.Remove(name); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		return fail(werr)
+	}
+	return nil
 }
 
 // OpenArchive opens the archive the exporter writes: the S3 bucket when archive.s3 is set, else
@@ -107,6 +183,12 @@ func AWSSettings(a config.AWS, region string) awsx.Settings {
 	}
 }
 
+// NewChecker makes an exporter that can only check clusters (CheckCluster): it has no state
+// store and no archive, for a health check whose archive or state folder is unusable.
+func NewChecker(cfg config.Config, opts Options) (*Exporter, error) {
+	return New(cfg, nil, nil, opts)
+}
+
 // Store is the exporter's state store.
 func (e *Exporter) Store() state.Store { return e.store }
 
@@ -149,6 +231,10 @@ func (e *Exporter) CheckCluster(ctx context.Context, name string) ClusterHealth 
 		} else {
 			h.Visibility = &v
 		}
+	}
+	if e.store == nil {
+		// A checker (NewChecker): there is no export state to summarise.
+		return h
 	}
 	status, err := Status(ctx, e.store, time.Now())
 	if err != nil {

@@ -6,6 +6,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -30,8 +31,11 @@ type Datasource struct {
 	// problems are the SSM clusters that could not be configured, by name; each fails alone.
 	problems map[string]error
 	exp      *export.Exporter
-	q        *queries
-	log      log.Logger
+	// checker checks the clusters when the archive or state folder is unusable (cfgErr is an
+	// *export.PathError): the health check still reports each cluster then.
+	checker *export.Exporter
+	q       *queries
+	log     log.Logger
 
 	catalogMu   sync.Mutex
 	catalogErr  error
@@ -60,6 +64,9 @@ func NewDatasource(ctx context.Context, settings backend.DataSourceInstanceSetti
 	exp, fleet, err := app.OpenExporter(ctx, d.cfg, export.Options{Log: d.log})
 	if err != nil {
 		d.cfgErr = err
+		if errors.As(err, new(*export.PathError)) {
+			d.checker, _, _ = app.OpenChecker(ctx, d.cfg, export.Options{Log: d.log})
+		}
 		return d, nil
 	}
 	d.exp, d.cfg, d.problems = exp, fleet.Config, fleet.Problems
@@ -117,14 +124,23 @@ func (d *Datasource) Dispose() {
 	if d.exp != nil {
 		d.exp.Close()
 	}
+	if d.checker != nil {
+		d.checker.Close()
+	}
 }
 
 // CheckHealth reports, per cluster, whether it is reachable, which STL rows its user can see
 // and how far the export lags; and whether the archive is writable.
 func (d *Datasource) CheckHealth(ctx context.Context, req *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
 	if d.cfgErr != nil {
-		return &backend.CheckHealthResult{Status: backend.HealthStatusError,
-			Message: "Invalid settings: " + d.cfgErr.Error()}, nil
+		msg := "Invalid settings: " + d.cfgErr.Error()
+		if d.checker != nil {
+			for _, name := range d.checker.Clusters() {
+				line, _ := d.checker.CheckCluster(ctx, name).Summary()
+				msg += "\n" + line
+			}
+		}
+		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: msg}, nil
 	}
 	type report struct {
 		Archive  string                 `json:"archive"`

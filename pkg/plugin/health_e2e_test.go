@@ -3,6 +3,8 @@ package plugin_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +99,28 @@ func TestCheckHealthAsGrafanaRunsThePlugin(t *testing.T) {
 			t.Fatalf("status %v", res.Status)
 		}
 		for _, want := range []string{"jsonData.archive.path", "jsonData.clusters"} {
+			if !strings.Contains(res.Message, want) {
+				t.Errorf("message lacks %q:\n%s", want, res.Message)
+			}
+		}
+	})
+
+	t.Run("unusable archive path names the field and still checks the clusters", func(t *testing.T) {
+		c := simtest.New(t, "health-path", 0)
+		file := filepath.Join(t.TempDir(), "a-file")
+		if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := settingsFor(t, filepath.Join(file, "archive"), true, c)
+		s.UID = "badpath"
+		res, err := host.CheckHealth(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != backend.HealthStatusError {
+			t.Fatalf("status %v: %s", res.Status, res.Message)
+		}
+		for _, want := range []string{"jsonData.archive.path: cannot create or write the folder", "not a directory", "cluster health-path: reachable"} {
 			if !strings.Contains(res.Message, want) {
 				t.Errorf("message lacks %q:\n%s", want, res.Message)
 			}

@@ -93,7 +93,13 @@ func statusOf(exp *export.Exporter) func(ctx context.Context) ([]query.StatusRow
 }
 
 // own leaves out the exporter's own statements, as the archive does.
-const ownQuery = "NOT EXISTS (SELECT 1 FROM stl_query o WHERE o.query = t.query AND o.label = 'stlarchive')"
+const ownQuery = "NOT EXISTS (SELECT 1 FROM stl_query o WHERE o.query = t.query AND rtrim(o.label) = 'stlarchive')"
+
+// notOwn is true for every row whose label is not the exporter's query group, NULL labels
+// included, as the exporter's own filter (tables.NotOwn) decides.
+func notOwn(label string) string {
+	return "CASE WHEN rtrim(" + label + ") = 'stlarchive' THEN false ELSE true END"
+}
 
 // referenceCase is one preset and the same computation done directly on each cluster's
 // PostgreSQL. The reference SQL takes the time range as $1 and $2 and returns the key columns,
@@ -116,12 +122,12 @@ func referenceCases() []referenceCase {
 	return []referenceCase{
 		{preset: "query_volume", keys: []string{"time"}, values: []string{"queries"},
 			sql: `SELECT ` + fmt.Sprintf(bucket, "endtime") + ` AS time, count(*) AS queries FROM stl_query
-				WHERE label <> 'stlarchive' AND endtime BETWEEN $1 AND $2 GROUP BY 1`},
+				WHERE ` + notOwn("label") + ` AND endtime BETWEEN $1 AND $2 GROUP BY 1`},
 		{preset: "query_duration", keys: []string{"time"}, values: []string{"p50_seconds", "p95_seconds"}, tol: 1e-9,
 			sql: `SELECT ` + fmt.Sprintf(bucket, "endtime") + ` AS time,
 				percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM endtime - starttime))::float8 AS p50_seconds,
 				percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM endtime - starttime))::float8 AS p95_seconds
-				FROM stl_query WHERE label <> 'stlarchive' AND endtime BETWEEN $1 AND $2 GROUP BY 1`},
+				FROM stl_query WHERE ` + notOwn("label") + ` AND endtime BETWEEN $1 AND $2 GROUP BY 1`},
 		{preset: "top_queries", keys: []string{"query"}, values: []string{"executions", "total_seconds", "avg_seconds", "max_seconds", "alerts"},
 			texts: []string{"sql"}, tol: 1e-9,
 			// Per cluster: the 50 statements of the whole archive's top 50 are among each
@@ -132,7 +138,7 @@ func referenceCases() []referenceCase {
 					avg(extract(epoch FROM q.endtime - q.starttime))::float8 AS avg_seconds, max(extract(epoch FROM q.endtime - q.starttime))::float8 AS max_seconds,
 					max(q.query) AS query, coalesce(sum(a.n), 0)::float8 AS alerts
 					FROM stl_query q LEFT JOIN a ON a.query = q.query
-					WHERE q.label <> 'stlarchive' AND q.endtime BETWEEN $1 AND $2 GROUP BY q.querytxt)
+					WHERE ` + notOwn("q.label") + ` AND q.endtime BETWEEN $1 AND $2 GROUP BY q.querytxt)
 				SELECT g.query::text AS query, executions, total_seconds, avg_seconds, max_seconds, alerts, rtrim(s.text) AS sql
 				FROM g JOIN sim_statement s ON s.query = g.query ORDER BY total_seconds DESC LIMIT 50`},
 		{preset: "alert_events", keys: []string{"time", "event"}, values: []string{"events"},
@@ -141,7 +147,7 @@ func referenceCases() []referenceCase {
 		{preset: "missing_stats", keys: []string{"table_name"}, values: []string{"queries", "last_seen_epoch"},
 			sql: `WITH n AS (SELECT e.query, q.endtime, trim(unnest(string_to_array((regexp_match(e.plannode, 'Tables missing statistics:\s*(.*?)\s*-+\s*$'))[1], ','))) AS table_name
 					FROM stl_explain e JOIN stl_query q ON q.query = e.query
-					WHERE e.plannode LIKE '%missing statistics%' AND q.label <> 'stlarchive' AND q.endtime BETWEEN $1 AND $2)
+					WHERE e.plannode LIKE '%missing statistics%' AND ` + notOwn("q.label") + ` AND q.endtime BETWEEN $1 AND $2)
 				SELECT table_name, count(DISTINCT query) AS queries, extract(epoch FROM max(endtime))::float8 AS last_seen_epoch
 				FROM n WHERE table_name <> '' GROUP BY 1`},
 		{preset: "wlm_queue_wait", keys: []string{"time", "service_class"}, values: []string{"queue_seconds", "exec_seconds"}, tol: 1e-12,
@@ -158,19 +164,19 @@ func referenceCases() []referenceCase {
 				FROM a LEFT JOIN stl_query q ON q.query = a.query LEFT JOIN sim_statement s ON s.query = a.query`},
 		{preset: "ddl_audit", keys: []string{"xid", "pid", "starttime"}, texts: []string{"sql"},
 			sql: `SELECT DISTINCT xid::text AS xid, pid::text AS pid, starttime, ` + reassemble("stl_ddltext") + ` AS sql
-				FROM stl_ddltext t WHERE label <> 'stlarchive' AND endtime BETWEEN $1 AND $2`},
+				FROM stl_ddltext t WHERE ` + notOwn("label") + ` AND endtime BETWEEN $1 AND $2`},
 		{preset: "utility_audit", keys: []string{"xid", "pid", "starttime"}, texts: []string{"sql"},
 			sql: `SELECT DISTINCT xid::text AS xid, pid::text AS pid, starttime, ` + reassemble("stl_utilitytext") + ` AS sql
-				FROM stl_utilitytext t WHERE label <> 'stlarchive' AND endtime BETWEEN $1 AND $2`},
+				FROM stl_utilitytext t WHERE ` + notOwn("label") + ` AND endtime BETWEEN $1 AND $2`},
 		{preset: "ddl_annotations", keys: []string{"time", "timeEnd"},
-			sql: `SELECT DISTINCT starttime AS time, endtime AS "timeEnd" FROM stl_ddltext WHERE label <> 'stlarchive' AND endtime BETWEEN $1 AND $2`},
+			sql: `SELECT DISTINCT starttime AS time, endtime AS "timeEnd" FROM stl_ddltext WHERE ` + notOwn("label") + ` AND endtime BETWEEN $1 AND $2`},
 		{preset: "alert_annotations", keys: []string{"time"},
 			sql: `SELECT min(event_time) AS time FROM stl_alert_event_log t WHERE ` + ownQuery + ` AND event_time BETWEEN $1 AND $2
 				GROUP BY query, trim(split_part(event, ':', 1))`},
 		{preset: "var_databases", keys: []string{"database"},
-			sql: `SELECT DISTINCT rtrim(database) AS database FROM stl_query WHERE label <> 'stlarchive' AND endtime BETWEEN $1 AND $2`},
+			sql: `SELECT DISTINCT rtrim(database) AS database FROM stl_query WHERE ` + notOwn("label") + ` AND endtime BETWEEN $1 AND $2`},
 		{preset: "var_users", keys: []string{"userid"},
-			sql: `SELECT DISTINCT userid::text AS userid FROM stl_query WHERE label <> 'stlarchive' AND endtime BETWEEN $1 AND $2`},
+			sql: `SELECT DISTINCT userid::text AS userid FROM stl_query WHERE ` + notOwn("label") + ` AND endtime BETWEEN $1 AND $2`},
 		{preset: "var_tables", keys: []string{"table_name"},
 			sql: `SELECT DISTINCT rtrim(perm_table_name) AS table_name FROM stl_scan t WHERE ` + ownQuery + ` AND endtime BETWEEN $1 AND $2 AND perm_table_name <> ''`},
 		{preset: "var_service_classes", keys: []string{"service_class"},

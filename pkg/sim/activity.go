@@ -193,6 +193,10 @@ func (w *Workload) query(r *rand.Rand, start int64, sink func(pendingRow)) error
 		st     statement
 		own    bool
 		user   bool
+		// odd, when set, is the label stl_query shows instead of label (which still picks the
+		// WLM queue): oddLabel's value, NULL included.
+		odd      bool
+		oddValue any
 	)
 	switch u := r.Float64(); {
 	case u < o.SystemShare:
@@ -203,6 +207,9 @@ func (w *Workload) query(r *rand.Rand, start int64, sink func(pendingRow)) error
 	default:
 		userid, user = 101+r.Int32N(10), true
 		label = pick(r, []string{"default", "default", "default", "default", "default", "default", "dashboard", "dashboard", "etl_nightly", "adhoc", "Grafana 🚀"})
+		if r.Float64() < o.OddLabelShare {
+			odd, oddValue = true, oddLabel(r, o.QueryGroup)
+		}
 		if r.Float64() < o.LongTextShare {
 			st = g.longQuery()
 		} else {
@@ -245,7 +252,11 @@ func (w *Workload) query(r *rand.Rand, start int64, sink func(pendingRow)) error
 	if label == "dashboard" && r.IntN(20) == 0 {
 		css = 1
 	}
-	sink(pendingRow{arrival, tQuery, late, []any{userid, id, label, xid, pid, db, truncate(logged, querytxtSize),
+	var logLabel any = label
+	if odd {
+		logLabel = oddValue
+	}
+	sink(pendingRow{arrival, tQuery, late, []any{userid, id, logLabel, xid, pid, db, truncate(logged, querytxtSize),
 		ts(start), ts(end), aborted, int32(0), css}})
 	for seq, c := range chunk(logged, chunkSize) {
 		sink(pendingRow{arrival, tQueryText, late, []any{userid, xid, pid, id, int32(seq), c}})
@@ -383,9 +394,12 @@ func (w *Workload) textStatement(r *rand.Rand, start int64, table int, sink func
 	g := newTextGen(r)
 	o := w.opt
 	userid := 101 + r.Int32N(10)
-	label := ""
+	var label any = ""
 	if r.IntN(5) == 0 {
 		label = pick(r, []string{"etl_nightly", "dashboard", "adhoc"})
+	}
+	if r.Float64() < o.OddLabelShare {
+		label = oddLabel(r, o.QueryGroup)
 	}
 	var text string
 	special := true
@@ -458,6 +472,32 @@ func wlmClass(r *rand.Rand, userid int32, label string, exec int64) (class, slot
 }
 
 func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
+
+// oddLabel is a label that belongs to someone else but trips careless filters: NULL (nil), blank,
+// blank-padded, non-ASCII, or the exporter's query group with something before or after it.
+// Redshift stores label as character(320), so trailing blanks vanish on the source.
+func oddLabel(r *rand.Rand, group string) any {
+	switch n := r.IntN(10); {
+	case n < 3:
+		return nil
+	case n == 3:
+		return ""
+	case n == 4:
+		return "   "
+	case n == 5:
+		return "etl_nightly   "
+	case n == 6:
+		return "rapport_été ⏱"
+	case group == "":
+		return "adhoc"
+	case n == 7:
+		return group + "2"
+	case n == 8:
+		return " " + group
+	default:
+		return strings.ToUpper(group)
+	}
+}
 
 func flag(b bool) string {
 	if b {

@@ -74,6 +74,10 @@
 // and SET statements), which an exporter must leave out. They are short, so their scans never
 // outrun their stl_query row by more than a second or so.
 //
+// OddLabelShare of the other statements carry labels that are not the exporter's but trip a
+// careless filter: NULL, blank, blank-padded, non-ASCII, and look-alikes of QueryGroup
+// (QueryGroup+"2", " "+QueryGroup, upper case). An exporter must archive every one of them.
+//
 // # Command line
 //
 // The command "stlarchive simulate" is a thin face over this package: it connects with pgx, calls

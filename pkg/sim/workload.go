@@ -41,6 +41,10 @@ type Options struct {
 	// statements) carry it as their label, imitating the exporter's own reads.
 	QueryGroup string
 	OwnShare   float64
+	// OddLabelShare of the user queries and utility/DDL statements carry a label that a careless
+	// filter mistakes for the exporter's or drops: NULL, blank, blank-padded, non-ASCII, or
+	// QueryGroup with something before or after it. They are not the exporter's own rows.
+	OddLabelShare float64
 	// Slices is the number of slices that scan each table (stl_scan rows per table read);
 	// zero means 4.
 	Slices int
@@ -67,6 +71,7 @@ func DefaultOptions() Options {
 		SystemShare:     0.04,
 		QueryGroup:      "stlarchive",
 		OwnShare:        0.02,
+		OddLabelShare:   0.05,
 		Slices:          4,
 		Seed:            1,
 	}
@@ -79,6 +84,7 @@ func (o Options) validate() error {
 	}{
 		{"LongShare", o.LongShare}, {"LateShare", o.LateShare}, {"SpecialShare", o.SpecialShare},
 		{"LongTextShare", o.LongTextShare}, {"SystemShare", o.SystemShare}, {"OwnShare", o.OwnShare},
+		{"OddLabelShare", o.OddLabelShare},
 	}
 	for _, s := range shares {
 		if !(s.v >= 0 && s.v <= 1) {

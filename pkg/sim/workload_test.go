@@ -122,7 +122,7 @@ func TestStepWritesConsistentData(t *testing.T) {
 	t.Run("ddl and utility text reassembles to the statement", func(t *testing.T) {
 		for _, table := range []string{"stl_ddltext", "stl_utilitytext"} {
 			rows, err := conn.Query(ctx, `SELECT s.text, array_agg(c.text ORDER BY c.sequence), array_agg(c.sequence ORDER BY c.sequence),
-					count(DISTINCT c.endtime), count(DISTINCT c.label)
+					count(DISTINCT c.endtime), count(DISTINCT coalesce(c.label::text, E'\\x01NULL'))
 				FROM sim_statement_xid s JOIN `+table+` c USING (xid, pid, starttime)
 				WHERE s.tablename = $1 GROUP BY s.xid, s.pid, s.starttime, s.text`, table)
 			if err != nil {
@@ -284,6 +284,24 @@ func TestStepWritesConsistentData(t *testing.T) {
 			key := strings.Join(tb.Key, ", ")
 			if n := count(t, conn, fmt.Sprintf("SELECT count(*) - count(DISTINCT (%s)) FROM %s", key, tb.Name)); n != 0 {
 				t.Errorf("%s: %d duplicates of (%s)", tb.Name, n, key)
+			}
+		}
+	})
+
+	t.Run("odd labels that are not the exporter's appear in every labelled table", func(t *testing.T) {
+		group := w.opt.QueryGroup
+		kinds := map[string]string{
+			"NULL":            "label IS NULL",
+			"blank":           "label = ''",
+			"non-ASCII":       "label::text ~ '[^\\x01-\\x7e]'",
+			"look-alike":      "label::text IN ($1 || '2', ' ' || $1, upper($1))",
+			"trailing blanks": "label = 'etl_nightly'",
+		}
+		for _, table := range []string{"stl_query", "stl_ddltext", "stl_utilitytext"} {
+			for kind, where := range kinds {
+				if count(t, conn, "SELECT count(*) FROM "+table+" WHERE "+where+" AND $1 <> ''", group) == 0 {
+					t.Errorf("%s: no %s labels", table, kind)
+				}
 			}
 		}
 	})

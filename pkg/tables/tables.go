@@ -129,16 +129,35 @@ func (t Table) WindowSQL(parent *Table) (string, error) {
 		if parent == nil || parent.Name != t.Parent {
 			return "", fmt.Errorf("tables: %s needs its parent %s", t.Name, t.Parent)
 		}
-		return fmt.Sprintf("SELECT %s FROM %s c JOIN %s p ON p.query = c.query WHERE p.%s > $1 AND p.%s <= $2 AND p.label <> $3",
-			t.columnList("c."), t.Name, parent.Name, parent.TimeColumn, parent.TimeColumn), nil
+		return fmt.Sprintf("SELECT %s FROM %s c JOIN %s p ON p.query = c.query WHERE p.%s > $1 AND p.%s <= $2 AND %s",
+			t.columnList("c."), t.Name, parent.Name, parent.TimeColumn, parent.TimeColumn, NotOwn("p.label", "$3")), nil
 	}
-	own := "t.label <> $3"
+	own := NotOwn("t.label", "$3")
 	if !t.hasColumn("label") {
 		// Rows without a label belong to a query; the query's stl_query row carries the label.
-		own = "NOT EXISTS (SELECT 1 FROM stl_query q WHERE q.query = t.query AND q.label = $3)"
+		// A row is left out only when such a row exists and is provably the exporter's: a NULL
+		// query or label makes the inner predicate unknown, so NOT EXISTS keeps the row.
+		own = "NOT EXISTS (SELECT 1 FROM stl_query q WHERE q.query = t.query AND " + Own("q.label", "$3") + ")"
 	}
 	return fmt.Sprintf("SELECT %s FROM %s t WHERE t.%s > $1 AND t.%s <= $2 AND %s",
 		t.columnList("t."), t.Name, t.TimeColumn, t.TimeColumn, own), nil
+}
+
+// Own is the predicate that is true only when label (a character(n) column) provably holds the
+// exporter's query group, given as param; it is NULL, never true, when either side is NULL.
+// Redshift stores label blank-padded (character(320), character(30) in older catalogs), so the
+// padded value is trimmed before the comparison; only trailing blanks go, so ' stlarchive' and
+// 'stlarchive2' stay someone else's. The query group itself never ends in a blank
+// (config.queryGroupProblem).
+func Own(label, param string) string {
+	return fmt.Sprintf("rtrim(%s) = %s", label, param)
+}
+
+// NotOwn is the NULL-safe negation of Own: true for every row except the exporter's own, also
+// when the label is NULL (a plain label <> $n is unknown there and silently drops the row).
+// CASE rather than IS DISTINCT FROM because Redshift documents CASE and not the latter.
+func NotOwn(label, param string) string {
+	return fmt.Sprintf("CASE WHEN %s THEN false ELSE true END", Own(label, param))
 }
 
 // FiltersOwnQueries reports whether WindowSQL takes the exporter's query group as $3. Custom

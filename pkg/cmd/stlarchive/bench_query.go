@@ -26,6 +26,7 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
 	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
 // overviewFallback are the overview panels when the dashboard file is not there.
@@ -374,7 +375,7 @@ func sourceVolume(ctx context.Context, conns []*pgx.Conn, queryGroup string, fro
 	var total int64
 	for _, conn := range conns {
 		rows, err := conn.Query(ctx, `SELECT date_bin($3::interval, endtime, TIMESTAMP '2000-01-03') AS time, count(*) AS queries
-			FROM stl_query WHERE endtime >= $1 AND endtime <= $2 AND label <> $4 GROUP BY 1 ORDER BY 1`,
+			FROM stl_query WHERE endtime >= $1 AND endtime <= $2 AND `+tables.NotOwn("label", "$4")+` GROUP BY 1 ORDER BY 1`,
 			from, to, interval, queryGroup)
 		if err != nil {
 			return 0, err

@@ -240,3 +240,155 @@ datasources:
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestExportOnceExitsThreeNamingClustersHeldByAnotherExporter holds one cluster's lease from a
+// second state handle, as another exporter would, and checks that "export --once" exports the
+// other cluster, names the held one with the holder's expiry, and exits 3; with a failed cluster
+// as well, the failure wins (exit 1) and both are named.
+func TestExportOnceExitsThreeNamingClustersHeldByAnotherExporter(t *testing.T) {
+	free := simtest.New(t, "lease-free", 1)
+	held := simtest.New(t, "lease-held", 1)
+	free.History(t, 5*time.Minute)
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, free, held)
+	statePath := filepath.Join(dir, "archive", ".state", "export.db")
+	other, err := state.OpenBolt(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, lease, err := other.Acquire(context.Background(), "lease-held", "other-host:4242", time.Hour)
+	if err != nil || !got {
+		t.Fatalf("take the lease: %v %v", got, err)
+	}
+	until := lease.Expires.UTC().Format(time.RFC3339)
+
+	r := runCLI(t, nil, "export", "--once", "--config", cfgPath)
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
+	}
+	want := "cluster lease-held skipped: held by another exporter (other-host:4242) until " + until
+	if !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "1 of 2 clusters skipped") {
+		t.Errorf("stderr does not name the held cluster and its lease's expiry (%q):\n%s", want, r.stderr)
+	}
+	if strings.Contains(r.stderr, "cluster lease-free skipped") || strings.Contains(r.stderr, "failed") {
+		t.Errorf("stderr names a cluster that was exported:\n%s", r.stderr)
+	}
+	if p, err := other.Get(context.Background(), "lease-free", "stl_query"); err != nil || p.Watermark.IsZero() {
+		t.Errorf("the free cluster was not exported: %+v %v", p, err)
+	}
+	if p, err := other.Get(context.Background(), "lease-held", "stl_query"); err != nil || !p.Watermark.IsZero() {
+		t.Errorf("the held cluster was exported: %+v %v", p, err)
+	}
+
+	bad := *free
+	bad.Cfg.Name, bad.Cfg.Port = "lease-bad", 1
+	cfgPath = writeConfig(t, dir, free, held, &bad)
+	r = runCLI(t, nil, "export", "--once", "--config", cfgPath)
+	if r.code != 1 {
+		t.Fatalf("with a failed and a held cluster: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, s := range []string{want, "1 of 3 clusters skipped", "1 of 3 clusters failed", "lease-bad"} {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
+		}
+	}
+}
+
+// TestUnusableArchivePathExitsTwoNamingTheField points the archive at folders that cannot be
+// created or written: under /proc, under a regular file, and a read-only folder (as an
+// unprivileged user, since root writes anywhere). export fails with one line naming
+// jsonData.archive.path and exit 2; check still reports the cluster, and exits 2 as well.
+func TestUnusableArchivePathExitsTwoNamingTheField(t *testing.T) {
+	c := simtest.New(t, "badpath", 0)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Every folder on the way to the read-only one must be open to nobody, or the test would
+	// only show that nobody cannot reach it.
+	open, err := os.MkdirTemp("", "stlarchive-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(open) })
+	readOnly := filepath.Join(open, "read-only")
+	for _, err := range []error{os.Chmod(open, 0o755), os.Mkdir(readOnly, 0o555)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name, path string
+		asNobody   bool
+	}{
+		{"under /proc", "/proc/stlarchive-archive", false},
+		{"under a regular file", filepath.Join(file, "archive"), false},
+		{"read-only folder", readOnly, os.Geteuid() == 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfgDir := t.TempDir()
+			if tc.asNobody {
+				cfgDir = filepath.Join(open, "config")
+				if err := os.Mkdir(cfgDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfgPath := writeConfig(t, cfgDir, c)
+			raw, _ := os.ReadFile(cfgPath)
+			raw = []byte(strings.Replace(string(raw), "archive: {path: archive}", fmt.Sprintf("archive: {path: %q}", tc.path), 1))
+			if err := os.WriteFile(cfgPath, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(cfgPath, 0o644); err != nil { // writeConfig made it 0600
+				t.Fatal(err)
+			}
+			run := func(args ...string) run { return runCLI(t, nil, args...) }
+			if tc.asNobody {
+				run = runAsNobody(t, open, cfgDir)
+			}
+			r := run("export", "--once", "--config", cfgPath)
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if r.code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "jsonData.archive.path") || !strings.Contains(lines[0], tc.path) {
+				t.Errorf("export: exit %d, want 2 and one line naming jsonData.archive.path and %s:\n%s", r.code, tc.path, r.stderr)
+			}
+			r = run("check", "--config", cfgPath)
+			if r.code != 2 || !strings.Contains(r.stdout, "jsonData.archive.path") || !strings.Contains(r.stdout, "cluster badpath: reachable") {
+				t.Errorf("check: exit %d, want 2 with the archive problem and the cluster:\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			t.Logf("export: %s", lines[0])
+		})
+	}
+}
+
+// runAsNobody runs the CLI as user nobody, for whom permission bits count, from a copy of the
+// binary in open, a folder open to everyone.
+func runAsNobody(t *testing.T, open, cfgDir string) func(args ...string) run {
+	t.Helper()
+	bin := filepath.Join(open, "stlarchive")
+	data, err := os.ReadFile(buildCLI(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func(args ...string) run {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "STLARCHIVE_TEST_PASSWORD="+pgtest.Password)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		cmd.Dir = cfgDir
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		r := run{stdout: out.String(), stderr: errb.String()}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			r.code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}

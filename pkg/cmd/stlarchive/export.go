@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -66,7 +67,7 @@ func runExport(ctx context.Context, args []string) error {
 	report := func(r export.Result) {
 		switch {
 		case r.Skipped:
-			log.Info("cluster skipped: another exporter holds its lease", "cluster", r.Cluster)
+			log.Info("cluster skipped: another exporter holds its lease", "cluster", r.Cluster, "owner", r.Holder.Owner, "until", r.Holder.Expires)
 		case r.Failed() != nil:
 			log.Error("cluster failed", "cluster", r.Cluster, "error", r.Failed())
 		default:
@@ -75,7 +76,7 @@ func runExport(ctx context.Context, args []string) error {
 	}
 	exp, fleet, err := app.OpenExporter(ctx, cfg, export.Options{Log: log, Hook: killHook(), OnResult: report})
 	if err != nil {
-		return err
+		return configError(err)
 	}
 	defer exp.Close()
 	cfg = fleet.Config
@@ -88,15 +89,35 @@ func runExport(ctx context.Context, args []string) error {
 		return nil
 	}
 	failed := len(fleet.Problems)
+	var skipped []export.Result
 	for _, r := range exp.Cycle(ctx) {
 		report(r)
-		if r.Failed() != nil {
+		switch {
+		case r.Failed() != nil:
 			failed++
+		case r.Skipped:
+			skipped = append(skipped, r)
 		}
 	}
+	return onceOutcome(failed, skipped, len(cfg.Clusters)+len(fleet.Problems))
+}
+
+// onceOutcome names on stderr the clusters an "export --once" did not export and picks the exit
+// status: a failure (1) outranks a skip for another exporter's lease (3), and both are named.
+func onceOutcome(failed int, skipped []export.Result, clusters int) error {
+	for _, r := range skipped {
+		fmt.Fprintf(os.Stderr, "stlarchive export: cluster %s skipped: held by another exporter (%s) until %s\n",
+			r.Cluster, r.Holder.Owner, r.Holder.Expires.UTC().Format(time.RFC3339))
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters skipped\n", len(skipped), clusters)
+	}
 	if failed > 0 {
-		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters failed\n", failed, len(cfg.Clusters)+len(fleet.Problems))
+		fmt.Fprintf(os.Stderr, "stlarchive export: %d of %d clusters failed\n", failed, clusters)
 		return errFailed
+	}
+	if len(skipped) > 0 {
+		return errSkipped
 	}
 	return nil
 }
@@ -134,7 +155,7 @@ func runStatus(ctx context.Context, args []string) error {
 	}
 	store, err := export.OpenStore(cfg)
 	if err != nil {
-		return err
+		return configError(err)
 	}
 	defer store.Close()
 	st, err := export.Status(ctx, store, time.Now())
@@ -183,6 +204,11 @@ func runCheck(ctx context.Context, args []string) error {
 		return err
 	}
 	exp, fleet, err := app.OpenExporter(ctx, cfg, export.Options{})
+	var pathErr *export.PathError
+	if errors.As(err, &pathErr) {
+		// The archive is unusable; the clusters are still worth checking.
+		exp, fleet, err = app.OpenChecker(ctx, cfg, export.Options{})
+	}
 	if err != nil {
 		return err
 	}
@@ -191,19 +217,36 @@ func runCheck(ctx context.Context, args []string) error {
 	for _, name := range fleet.ProblemNames() {
 		fmt.Printf("cluster %s (SSM): not configured: %v\n", name, fleet.Problems[name])
 	}
-	if err := exp.Archive().CheckWritable(ctx); err != nil {
-		fmt.Printf("%s: %v\n", exp.Archive(), err)
-		failed = true
-	} else {
-		fmt.Printf("%s: writable\n", exp.Archive())
+	switch {
+	case pathErr != nil:
+		fmt.Println(pathErr)
+	default:
+		if err := exp.Archive().CheckWritable(ctx); err != nil {
+			fmt.Printf("%s: %v\n", exp.Archive(), err)
+			failed = true
+		} else {
+			fmt.Printf("%s: writable\n", exp.Archive())
+		}
 	}
 	for _, name := range exp.Clusters() {
 		line, ok := exp.CheckCluster(ctx, name).Summary()
 		fmt.Println(line)
 		failed = failed || !ok
 	}
-	if failed {
+	switch {
+	case pathErr != nil:
+		return errConfigReported
+	case failed:
 		return errFailed
 	}
 	return nil
+}
+
+// configError marks an unusable archive or state folder as the configuration error it is
+// (exit status 2).
+func configError(err error) error {
+	if errors.As(err, new(*export.PathError)) {
+		return usageError{err}
+	}
+	return err
 }

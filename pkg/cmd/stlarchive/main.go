@@ -11,7 +11,9 @@
 //	stlarchive retain                  delete the days past each table's retention
 //
 // Exit status: 0 on success, 1 when a cluster failed (each failure is named on stderr), 2 on a
-// usage or configuration error.
+// usage or configuration error, 3 when "export --once" skipped a cluster because another exporter
+// holds its lease (each skipped cluster is named on stderr with the lease's expiry). A failure
+// outranks a skip: when both happen the status is 1 and both are named.
 package main
 
 import (
@@ -33,6 +35,17 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 
 // errFailed is returned after the failures were reported: exit status 1.
 var errFailed = errors.New("failed")
+
+// errSkipped is returned after the clusters skipped for another exporter's lease were named:
+// exit status 3.
+var errSkipped = errors.New("skipped")
+
+// errConfigReported is returned after a configuration error was reported on stdout, with
+// everything else a command could still check: exit status 2.
+var errConfigReported = errors.New("configuration error")
+
+// exitSkipped is the exit status of errSkipped.
+const exitSkipped = 3
 
 var commands = map[string]func(ctx context.Context, args []string) error{
 	"export":   runExport,
@@ -66,15 +79,16 @@ Run 'stlarchive <command> -h' for its flags.
 `
 
 func main() {
+	// A benchmark's export child is started without arguments (see pkg/bench).
+	if child := benchChild(); child != nil {
+		os.Exit(child())
+	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		fmt.Fprint(os.Stderr, usage)
 		if len(os.Args) < 2 {
 			os.Exit(2)
 		}
 		return
-	}
-	if child := benchChild(); child != nil {
-		os.Exit(child())
 	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {
@@ -88,6 +102,10 @@ func main() {
 	case err == nil:
 	case errors.Is(err, errFailed):
 		os.Exit(1)
+	case errors.Is(err, errConfigReported):
+		os.Exit(2)
+	case errors.Is(err, errSkipped):
+		os.Exit(exitSkipped)
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(os.Stderr, "stlarchive %s: %v\n", os.Args[1], err)
 		os.Exit(2)

@@ -18,9 +18,13 @@ const (
 
 var errInfinity = errors.New("infinite value has no archive representation")
 
-// appendValue decodes one non-NULL raw value of column c onto v. Columns read in text format
-// are KindText, whose binary and text forms are the same bytes.
+// appendValue decodes one non-NULL raw value of column c onto v. KindText columns take the raw
+// bytes (text and binary forms are the same); other kinds read in text format are parsed by
+// appendTextValue.
 func appendValue(v *Vector, c *Column, raw []byte) error {
+	if c.text {
+		return appendTextValue(v, c, raw)
+	}
 	switch c.Kind {
 	case KindText:
 		if c.TypeOID == pgtype.BPCharOID && !c.KeepPadding {

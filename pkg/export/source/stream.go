@@ -19,6 +19,10 @@ type Options struct {
 	// BatchBytes cuts a batch early once its raw values reach this many bytes, so wide text
 	// columns keep memory bounded too; 8 MiB when zero.
 	BatchBytes int
+	// BinaryNumeric requests numeric values in binary. Only for a server known to send numeric
+	// in binary to a client that negotiated nothing (PostgreSQL); Redshift does not (see
+	// columnOf), so the exporter leaves it off and reads numeric as exact decimal text.
+	BinaryNumeric bool
 }
 
 const (
@@ -34,8 +38,9 @@ const (
 // time and in row order, while Stream decodes the next batch; its last call has returned when
 // Stream returns. Memory is bounded by the two batches, whatever the size of the result.
 //
-// Values are read in binary format and decoded in place, without boxing. Types this package
-// does not decode (see Kind) are read in text format and become text columns. NaN and infinite
+// Values are read in binary format where Redshift supports it and in text format otherwise
+// (see columnOf), and decoded in place, without boxing. Types this package does not decode (see
+// Kind) are read in text format and become text columns. NaN and infinite
 // numerics, timestamps and dates make Stream fail with an error naming the column: Redshift has
 // none of them, and the archive has no faithful way to keep them.
 //
@@ -52,8 +57,9 @@ func Stream(ctx context.Context, conn *pgx.Conn, sql string, args []any, opts Op
 	}
 	cols := make([]Column, len(sd.Fields))
 	formats := make(pgx.QueryResultFormats, len(sd.Fields))
+	w := wire{binaryNumeric: opts.BinaryNumeric, integerDatetimes: conn.PgConn().ParameterStatus("integer_datetimes") == "on"}
 	for i, f := range sd.Fields {
-		c, binary := columnOf(f, opts.KeepPadding)
+		c, binary := columnOf(f, opts.KeepPadding, w)
 		cols[i] = c
 		formats[i] = pgx.TextFormatCode
 		if binary {

@@ -99,7 +99,17 @@ func days(s string) int64 {
 	return d.Unix() / 86400
 }
 
+// TestStreamDecodesEveryKindExactly reads every kind, numeric both as Redshift sends it to a
+// client that negotiated no binary support (text, the exporter's way) and in binary.
 func TestStreamDecodesEveryKindExactly(t *testing.T) {
+	for _, binaryNumeric := range []bool{false, true} {
+		t.Run(fmt.Sprintf("binary numeric %v", binaryNumeric), func(t *testing.T) {
+			testStreamDecodesEveryKindExactly(t, source.Options{BinaryNumeric: binaryNumeric})
+		})
+	}
+}
+
+func testStreamDecodesEveryKindExactly(t *testing.T, opts source.Options) {
 	conn := connect(t)
 	tests := []struct {
 		expr       string
@@ -126,6 +136,13 @@ func TestStreamDecodesEveryKindExactly(t *testing.T) {
 		{"0::numeric", source.KindNumeric, 0, 0, "0"},
 		{"123456789012345678901234567890.000100::numeric", source.KindNumeric, 0, 0, "123456789012345678901234567890.000100"},
 		{"(-0.0001)::numeric", source.KindNumeric, 0, 0, "-0.0001"},
+		{"(-42)::numeric(10,0)", source.KindNumeric, 10, 0, int64(-42)},
+		{"99999999999999999999999999999999999999::numeric(38,0)", source.KindNumeric, 38, 0, "99999999999999999999999999999999999999"},
+		{"(-9999999999999999999999999999.9999999999)::numeric(38,10)", source.KindNumeric, 38, 10, "-9999999999999999999999999999.9999999999"},
+		{"0.5::numeric(38,10)", source.KindNumeric, 38, 10, "0.5000000000"},
+		{"(-0.0000000001)::numeric(18,10)", source.KindNumeric, 18, 10, int64(-1)},
+		{"999999999999999999::numeric(18,0)", source.KindNumeric, 18, 0, int64(999999999999999999)},
+		{"'0001-01-01 00:00:00'::timestamp", source.KindTimestamp, 0, 0, micros("0001-01-01 00:00:00Z")},
 		{"'1999-12-31 23:59:59.999999'::timestamp", source.KindTimestamp, 0, 0, micros("1999-12-31 23:59:59.999999Z")},
 		{"'1900-01-01 00:00:00.000001'::timestamp", source.KindTimestamp, 0, 0, micros("1900-01-01 00:00:00.000001Z")},
 		{"'2000-01-01 00:00:00'::timestamp", source.KindTimestamp, 0, 0, micros("2000-01-01 00:00:00Z")},
@@ -149,7 +166,7 @@ func TestStreamDecodesEveryKindExactly(t *testing.T) {
 		}
 		sel = append(sel, fmt.Sprintf("NULL::%s AS n%d", typed, i))
 	}
-	got, err := collect(t, conn, "SELECT "+strings.Join(sel, ", "), nil, source.Options{})
+	got, err := collect(t, conn, "SELECT "+strings.Join(sel, ", "), nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

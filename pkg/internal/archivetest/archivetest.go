@@ -257,14 +257,14 @@ func ReadSource(ctx context.Context, conn *pgx.Conn, t tables.Table, watermark t
 	var sql string
 	switch {
 	case t.Parent != "":
-		sql = fmt.Sprintf("SELECT concat_ws(E'\\x1f', %s) FROM %s t JOIN stl_query p ON p.query = t.query WHERE p.endtime <= $1 AND p.label <> $2",
-			strings.Join(exprs, ", "), t.Name)
+		sql = fmt.Sprintf("SELECT concat_ws(E'\\x1f', %s) FROM %s t JOIN stl_query p ON p.query = t.query WHERE p.endtime <= $1 AND %s",
+			strings.Join(exprs, ", "), t.Name, tables.NotOwn("p.label", "$2"))
 	case hasColumn(t, "label"):
-		sql = fmt.Sprintf("SELECT concat_ws(E'\\x1f', %s) FROM %s t WHERE t.%s <= $1 AND t.label <> $2",
-			strings.Join(exprs, ", "), t.Name, t.TimeColumn)
+		sql = fmt.Sprintf("SELECT concat_ws(E'\\x1f', %s) FROM %s t WHERE t.%s <= $1 AND %s",
+			strings.Join(exprs, ", "), t.Name, t.TimeColumn, tables.NotOwn("t.label", "$2"))
 	default:
-		sql = fmt.Sprintf("SELECT concat_ws(E'\\x1f', %s) FROM %s t WHERE t.%s <= $1 AND NOT EXISTS (SELECT 1 FROM stl_query q WHERE q.query = t.query AND q.label = $2)",
-			strings.Join(exprs, ", "), t.Name, t.TimeColumn)
+		sql = fmt.Sprintf("SELECT concat_ws(E'\\x1f', %s) FROM %s t WHERE t.%s <= $1 AND NOT EXISTS (SELECT 1 FROM stl_query q WHERE q.query = t.query AND %s)",
+			strings.Join(exprs, ", "), t.Name, t.TimeColumn, tables.Own("q.label", "$2"))
 	}
 	r, err := conn.Query(ctx, sql, watermark, queryGroup)
 	if err != nil {
