@@ -1,6 +1,7 @@
 // Extends the scaffolded webpack config the way create-plugin documents ("extend configurations"):
 // plugin.json lives at the repository root rather than in src/, so the entry point and the files
-// copied into dist/ are set here instead of being derived from src/**/plugin.json.
+// copied into dist/ are set here instead of being derived from src/**/plugin.json. The
+// provisioned dashboards are copied to dist/dashboards, where plugin.json's includes point.
 import CopyWebpackPlugin from 'copy-webpack-plugin';
 import path from 'path';
 import type { Configuration } from 'webpack';
@@ -15,6 +16,8 @@ const config = async (env: Env): Promise<Configuration> => {
     patterns: [
       { from: '../plugin.json', to: '.' },
       { from: 'img', to: 'img' },
+      // The dashboards plugin.json includes, offered for import on the plugin's page.
+      { from: '../provisioning/dashboards/stlarchive', to: 'dashboards' },
       { from: '../img', to: 'img', noErrorOnMissing: true },
       { from: '../README.md', to: '.', noErrorOnMissing: true },
       { from: '../CHANGELOG.md', to: '.', noErrorOnMissing: true },

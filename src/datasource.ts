@@ -1,18 +1,31 @@
-import { CoreApp, DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import { CoreApp, DataSourceInstanceSettings, ScopedVars, TimeRange } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
 import { VariableSupport } from './variables';
 import { expandClusters, formatSqlValue } from './templating';
-import { DEFAULT_QUERY, ExportStatus, MacroInfo, PresetInfo, StlArchiveOptions, StlQuery, TableInfo } from './types';
+import {
+  DEFAULT_QUERY,
+  ExportStatus,
+  MacroInfo,
+  PresetInfo,
+  PresetSql,
+  QueryEngine,
+  StlArchiveOptions,
+  StlQuery,
+  TableInfo,
+} from './types';
 
 export class DataSource extends DataSourceWithBackend<StlQuery, StlArchiveOptions> {
   // The schema of the archive changes only when the plugin is upgraded, so one fetch per
   // datasource instance is enough for editor completion. A failed fetch is not kept.
   private tablesOnce?: Promise<TableInfo[]>;
   private macrosOnce?: Promise<MacroInfo[]>;
+  /** The configured query engine, whose SQL dialect the editors show and format. */
+  readonly engine: QueryEngine;
 
   constructor(instanceSettings: DataSourceInstanceSettings<StlArchiveOptions>) {
     super(instanceSettings);
+    this.engine = instanceSettings.jsonData?.query?.engine ?? 'duckdb';
     // An empty object makes Grafana use the query editor and query() for annotations, so DDL and
     // alert-event presets or SQL with a time column can feed annotations.
     this.annotations = {};
@@ -52,6 +65,23 @@ export class DataSource extends DataSourceWithBackend<StlQuery, StlArchiveOption
 
   getPresets(): Promise<PresetInfo[]> {
     return this.getResource<PresetInfo[]>('presets');
+  }
+
+  /**
+   * The SQL a preset runs on the configured engine, with its macros and expanded for the range
+   * and the clusters (template variables applied; none means all).
+   */
+  getPresetSql(preset: string, range?: TimeRange, clusters: string[] = []): Promise<PresetSql> {
+    const params: Record<string, string | string[]> = { preset };
+    if (range) {
+      params.from = String(range.from.valueOf());
+      params.to = String(range.to.valueOf());
+    }
+    const names = expandClusters(clusters, getTemplateSrv(), {});
+    if (names.length > 0) {
+      params.cluster = names;
+    }
+    return this.getResource<PresetSql>('preset-sql', params);
   }
 
   getStatus(): Promise<ExportStatus[]> {

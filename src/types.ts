@@ -131,6 +131,10 @@ export interface QuerySettings {
   maxRows?: number;
   /** Bound of the local copy of an S3 archive, in MB. */
   cacheSizeMB?: number;
+  /** Memory one query of the embedded engine may take, in MiB (the worker's OS bound adds 256). */
+  memoryLimitMB?: number;
+  /** Queries of the embedded engine that run at once, each in a worker process. */
+  workers?: number;
   athena?: AthenaSettings;
 }
 
@@ -246,6 +250,17 @@ export interface PresetInfo {
   title: string;
   description: string;
   format: PresetFormat;
+}
+
+/** A preset's SQL in the engine's dialect (resource preset-sql): as written and expanded. */
+export interface PresetSql {
+  preset: string;
+  dialect: QueryEngine;
+  format: PresetFormat;
+  /** With its macros: what a SQL query of the user's own starts from. */
+  sql: string;
+  /** As the engine receives it for the requested range and clusters. */
+  expanded: string;
 }
 
 export interface MacroInfo {

@@ -17,6 +17,7 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/athena"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb/worker"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/macro"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/s3cache"
@@ -93,7 +94,12 @@ func OpenQueries(ctx context.Context, cfg config.Config, status StatusFunc) (*Qu
 	if cfg.Query.Engine == "athena" {
 		return openAthena(ctx, cfg, catalog, status)
 	}
-	engine, err := duckdb.Open(ctx, cfg.Archive.Path, duckdb.Options{Timeout: cfg.Query.Timeout, MaxRows: cfg.Query.MaxRows})
+	// The embedded engine runs in worker processes: the time and memory limits are then the
+	// operating system's, not the query's to honour.
+	engine, err := worker.Open(ctx, cfg.Archive.Path, worker.Options{
+		Engine: duckdb.Options{Timeout: cfg.Query.Timeout, MaxRows: cfg.Query.MaxRows,
+			MemoryLimit: fmt.Sprintf("%dMiB", cfg.Query.MemoryLimitMB)},
+		Workers: cfg.Query.Workers})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -85,5 +86,17 @@ func TestRunChildFromEnvDoesNothingWithoutTheVariable(t *testing.T) {
 	ran, err := bench.RunChildFromEnv(context.Background())
 	if ran || err != nil {
 		t.Fatalf("ran %v, err %v", ran, err)
+	}
+}
+
+func TestPairedInterleavesAndPercentileRanks(t *testing.T) {
+	var order []string
+	ta, tb, err := bench.Paired(3, func() error { order = append(order, "a"); return nil }, func() error { order = append(order, "b"); return nil })
+	if err != nil || len(ta) != 3 || len(tb) != 3 || strings.Join(order, "") != "ababab" {
+		t.Fatalf("%v %v %v %v", ta, tb, order, err)
+	}
+	ds := []time.Duration{5, 1, 4, 2, 3}
+	if bench.Percentile(ds, 50) != 3 || bench.Percentile(ds, 100) != 5 || bench.Percentile(ds, 0) != 1 || bench.Percentile(nil, 50) != 0 {
+		t.Errorf("percentiles of %v: %v %v %v", ds, bench.Percentile(ds, 50), bench.Percentile(ds, 100), bench.Percentile(ds, 0))
 	}
 }

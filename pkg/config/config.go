@@ -168,6 +168,13 @@ type Query struct {
 	// CacheSizeMB bounds the local copy of an S3 archive that the embedded engine reads
 	// (archive.path). Default 10240.
 	CacheSizeMB int
+	// MemoryLimitMB is the memory one query of the embedded engine may take, in MiB: DuckDB's
+	// memory_limit, and with a fixed overhead the OS bound of the worker process that runs it.
+	// Default 1024.
+	MemoryLimitMB int
+	// Workers is how many queries of the embedded engine run at once, each in a worker process
+	// of its own. Default 4.
+	Workers int
 	// Athena is the Athena engine's settings; required with engine "athena".
 	Athena *Athena
 }

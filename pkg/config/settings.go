@@ -22,6 +22,8 @@ const (
 	DefaultQueryTimeout = 30 * time.Second
 	DefaultMaxRows      = 100000
 	DefaultCacheSizeMB  = 10240
+	DefaultMemoryMB     = 1024
+	DefaultWorkers      = 4
 
 	DefaultSSMPrefix       = "redshift_query_logs"
 	DefaultAthenaWorkgroup = "primary"
@@ -86,7 +88,8 @@ func Defaults() Config {
 			Timeout:     DefaultTimeout,
 			Lease:       DefaultLease,
 		},
-		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows, CacheSizeMB: DefaultCacheSizeMB},
+		Query: Query{Engine: DefaultEngine, Timeout: DefaultQueryTimeout, MaxRows: DefaultMaxRows, CacheSizeMB: DefaultCacheSizeMB,
+			MemoryLimitMB: DefaultMemoryMB, Workers: DefaultWorkers},
 	}
 }
 
@@ -186,6 +189,8 @@ func decode(root *object) Config {
 	q.duration("timeout", &cfg.Query.Timeout)
 	q.integer("maxRows", &cfg.Query.MaxRows)
 	q.integer("cacheSizeMB", &cfg.Query.CacheSizeMB)
+	q.integer("memoryLimitMB", &cfg.Query.MemoryLimitMB)
+	q.integer("workers", &cfg.Query.Workers)
 	if a, ok := q.optionalObject("athena"); ok {
 		at := DefaultAthena()
 		a.str("workgroup", &at.Workgroup)

@@ -39,7 +39,7 @@ func TestFullExampleDecodesToExpectedStruct(t *testing.T) {
 			Concurrency: 4, Tables: []string{"stl_query", "stl_scan"}, QueryGroup: "stlarchive",
 			Timeout: 10 * time.Minute, Lease: 2 * time.Minute,
 		},
-		Query: Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000, CacheSizeMB: 10240},
+		Query: Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000, CacheSizeMB: 10240, MemoryLimitMB: 1024, Workers: 4},
 		Clusters: []Cluster{{
 			Name: "prod-east", Host: "examplecluster.abc123.us-east-1.redshift.amazonaws.com", Port: 5439,
 			Database: "dev", User: "stl_reader", Password: Secret(secretValue), SSLMode: "verify-full", Auth: "password",
@@ -71,7 +71,7 @@ func TestOmittedFieldsTakeTheirDefaults(t *testing.T) {
 			Enabled: true, Interval: 5 * time.Minute, Lag: time.Minute, Jitter: 30 * time.Second,
 			Concurrency: 4, Tables: tables.Names(), QueryGroup: "stlarchive", Timeout: 10 * time.Minute, Lease: 2 * time.Minute,
 		},
-		Query:    Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000, CacheSizeMB: 10240},
+		Query:    Query{Engine: "duckdb", Timeout: 30 * time.Second, MaxRows: 100000, CacheSizeMB: 10240, MemoryLimitMB: 1024, Workers: 4},
 		Clusters: []Cluster{{Name: "c1", Host: "localhost", Port: 5439, Database: "dev", User: "u", SSLMode: "verify-full", Auth: "password"}},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -144,8 +144,11 @@ func TestNumbersAndBooleansWrittenAsStringsAreAccepted(t *testing.T) {
 		set(m, "export.concurrency", " 8 ")
 		set(m, "export.enabled", "false")
 		set(m, "query.maxRows", "500")
+		set(m, "query.memoryLimitMB", "2048")
+		set(m, "query.workers", "2")
 	})
-	if cfg.Clusters[0].Port != 5440 || cfg.Export.Concurrency != 8 || cfg.Export.Enabled || cfg.Query.MaxRows != 500 {
+	if cfg.Clusters[0].Port != 5440 || cfg.Export.Concurrency != 8 || cfg.Export.Enabled || cfg.Query.MaxRows != 500 ||
+		cfg.Query.MemoryLimitMB != 2048 || cfg.Query.Workers != 2 {
 		t.Errorf("string-typed values decoded wrongly: %v", cfg)
 	}
 }
@@ -328,6 +331,10 @@ func TestMalformedConfigurationNamesTheField(t *testing.T) {
 			"jsonData.query.timeout", "must be positive"},
 		{"max rows zero", func(m map[string]any) { set(m, "query.maxRows", 0) }, nil,
 			"jsonData.query.maxRows", "must be at least 1, got 0"},
+		{"memory limit too small", func(m map[string]any) { set(m, "query.memoryLimitMB", 16) }, nil,
+			"jsonData.query.memoryLimitMB", "must be at least 64, got 16"},
+		{"no query workers", func(m map[string]any) { set(m, "query.workers", 0) }, nil,
+			"jsonData.query.workers", "must be between 1 and 64, got 0"},
 		{"preset without id", func(m map[string]any) { m["presets"] = []any{slowLoads(map[string]any{"id": nil})} }, nil,
 			"jsonData.presets[0].id", "required"},
 		{"preset id with a dash", func(m map[string]any) { m["presets"] = []any{slowLoads(map[string]any{"id": "slow-loads"})} }, nil,

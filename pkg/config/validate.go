@@ -271,6 +271,12 @@ func validateQuery(probs *problems, cfg *Config) {
 	if q.MaxRows < 1 {
 		probs.add("jsonData.query.maxRows", "must be at least 1, got %d", q.MaxRows)
 	}
+	if q.MemoryLimitMB < 64 {
+		probs.add("jsonData.query.memoryLimitMB", "must be at least 64, got %d", q.MemoryLimitMB)
+	}
+	if q.Workers < 1 || q.Workers > 64 {
+		probs.add("jsonData.query.workers", "must be between 1 and 64, got %d", q.Workers)
+	}
 }
 
 // validateClusters returns the set of valid cluster names, for custom queries to refer to.

@@ -2,7 +2,9 @@ package plugin_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,6 +59,20 @@ func TestEveryProvisionedQueryThroughThePluginBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	values := map[string][]string{"cluster": {"demo-east", "demo-west"}, "service_class": {"6", "7", "8", "100", "101"}}
+	// A query id, as the link from a query table fills the query-detail dashboard's variable.
+	sample, err := provisioningtest.Substitute(json.RawMessage(`{"refId":"A","queryType":"sql","rawSql":`+strconv.Quote(provisioningtest.SampleQuerySQL)+`,"clusters":["$cluster"]}`), values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := host.QueryData(ctx, s, nil, backend.DataQuery{RefID: "A", JSON: sample, TimeRange: tr, Interval: time.Minute, MaxDataPoints: 1000})
+	if err != nil || resp.Responses["A"].Error != nil || len(resp.Responses["A"].Frames) == 0 || resp.Responses["A"].Frames[0].Rows() != 1 {
+		t.Fatalf("sample query id: %v %+v", err, resp)
+	}
+	id, ok := resp.Responses["A"].Frames[0].Fields[0].ConcreteAt(0)
+	if !ok {
+		t.Fatal("no query in the archive")
+	}
+	values["query"] = []string{id.(string)}
 	var all []provisioningtest.Query
 	for _, list := range []func(string) ([]provisioningtest.Query, error){provisioningtest.PanelQueries, provisioningtest.Variables, provisioningtest.Annotations} {
 		qs, err := list(prov)

@@ -212,6 +212,9 @@ func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResource
 		return sendJSON(sender, status, body)
 	}
 	switch path {
+	case "preset-sql":
+		status, body := d.presetSQL(req)
+		return sendJSON(sender, status, body)
 	case "status":
 		st, err := export.Status(ctx, d.exp.Store(), time.Now())
 		if err != nil {

@@ -124,6 +124,7 @@ func timeSeries(res *duckdb.Result, preset *presets.Preset) (*data.Frame, error)
 	if labels == 0 || len(order) == 0 {
 		// Already wide, or empty: an empty wide frame with typed fields is "no data" to alerting.
 		long.SetMeta(&data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}})
+		labelMetrics(long)
 		return long, nil
 	}
 	long.SetMeta(&data.FrameMeta{Type: data.FrameTypeTimeSeriesLong})
@@ -132,7 +133,70 @@ func timeSeries(res *duckdb.Result, preset *presets.Preset) (*data.Frame, error)
 		return nil, fmt.Errorf("time series: %w", err)
 	}
 	wide.SetMeta(&data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, TypeVersion: data.FrameTypeVersion{0, 1}})
+	labelMetrics(wide)
 	return wide, nil
+}
+
+// MetricLabel names the value column of a series when a time series has several (p50_seconds
+// and p95_seconds, queue_seconds and exec_seconds).
+const MetricLabel = "metric"
+
+// labelMetrics gives every numeric field of a wide frame with more than one value column a
+// metric label holding its column's name. Grafana alerting tells the series of a frame apart by
+// their labels alone: without it, p50 and p95 of one cluster have the same label set and the
+// rule fails. A label column named metric already tells them apart and is left alone. The
+// display name stays the column's name and the other labels' values ("p95_seconds east"), as
+// panels showed them before.
+func labelMetrics(f *data.Frame) {
+	names := map[string]bool{}
+	for _, fld := range f.Fields {
+		if isNumber(fld) {
+			if _, taken := fld.Labels[MetricLabel]; taken {
+				return
+			}
+			names[fld.Name] = true
+		}
+	}
+	if len(names) < 2 {
+		return
+	}
+	for _, fld := range f.Fields {
+		if !isNumber(fld) {
+			continue
+		}
+		display := fld.Name
+		for _, k := range sortedKeys(fld.Labels) {
+			display += " " + fld.Labels[k]
+		}
+		if fld.Labels == nil {
+			fld.Labels = data.Labels{}
+		}
+		fld.Labels[MetricLabel] = fld.Name
+		if fld.Config == nil {
+			fld.Config = &data.FieldConfig{}
+		}
+		if fld.Config.DisplayNameFromDS == "" {
+			fld.Config.DisplayNameFromDS = display
+		}
+	}
+}
+
+func isNumber(f *data.Field) bool {
+	switch f.Type() {
+	case data.FieldTypeInt64, data.FieldTypeNullableInt64, data.FieldTypeFloat64, data.FieldTypeNullableFloat64:
+		return true
+	}
+	return false
+}
+
+// sortedKeys are the label keys in alphabetical order.
+func sortedKeys(l data.Labels) []string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // numberField keeps integers as int64 and everything else as float64, nullable, in row order.

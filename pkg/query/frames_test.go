@@ -157,3 +157,65 @@ func TestStatusFramesForTablesAndAlerts(t *testing.T) {
 		}
 	}
 }
+
+// Grafana alerting tells the series of a wide frame apart by their labels alone. A frame with
+// two value columns (p50/p95, queue/exec, or any SQL like it) gives each numeric field a metric
+// label, so every series has its own label set; a frame with one value column keeps the labels
+// of its label columns only. Display names stay readable.
+func TestEverySeriesOfATimeSeriesHasItsOwnLabelSet(t *testing.T) {
+	svc := emptyService(t)
+	cases := []struct {
+		name, sql  string
+		wantMetric bool
+		series     int
+	}{
+		{"two values, one label column", longRows, true, 4},
+		{"two values, no label column", `SELECT * FROM (VALUES (TIMESTAMP '2026-11-01 00:00:00', 1, 2.5)) t(time, p50_seconds, p95_seconds)`, true, 2},
+		{"two values, two label columns", `SELECT * FROM (VALUES (TIMESTAMP '2026-11-01 00:00:00', 'east', '6', 1.0, 2.0),
+			(TIMESTAMP '2026-11-01 00:00:00', 'east', '7', 3.0, 4.0)) t(time, cluster, service_class, queue_seconds, exec_seconds)`, true, 4},
+		{"one value", `SELECT * FROM (VALUES (TIMESTAMP '2026-11-01 00:00:00', 'east', 1), (TIMESTAMP '2026-11-01 00:00:00', 'west', 2)) t(time, cluster, queries)`, false, 2},
+		{"a metric column of its own", `SELECT * FROM (VALUES (TIMESTAMP '2026-11-01 00:00:00', 'p50', 1.0, 2.0)) t(time, metric, a, b)`, false, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ans, err := svc.Run(context.Background(), query.Request{Model: query.Model{RefID: "A", RawSQL: c.sql, Format: "time_series"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]string{}
+			for _, f := range ans.Frames[0].Fields[1:] {
+				key := f.Labels.String()
+				if other, dup := seen[key]; dup && c.name != "a metric column of its own" {
+					t.Errorf("%s and %s have the same labels %s", other, f.Name, key)
+				}
+				seen[key] = f.Name
+				got, has := f.Labels[query.MetricLabel]
+				if c.wantMetric && got != f.Name {
+					t.Errorf("%s%v: metric label %q, want %q", f.Name, f.Labels, got, f.Name)
+				}
+				if !c.wantMetric && c.name == "one value" && has {
+					t.Errorf("%s%v: a single value column got a metric label", f.Name, f.Labels)
+				}
+				if c.wantMetric && (f.Config == nil || !strings.HasPrefix(f.Config.DisplayNameFromDS, f.Name)) {
+					t.Errorf("%s%v: display name %+v should start with the column name", f.Name, f.Labels, f.Config)
+				}
+			}
+			if len(ans.Frames[0].Fields)-1 != c.series {
+				t.Errorf("%d series, want %d", len(ans.Frames[0].Fields)-1, c.series)
+			}
+		})
+	}
+	// The built-in two-value presets are answered the same way.
+	for _, id := range []string{"query_duration", "wlm_queue_wait"} {
+		p, _ := svc.Presets.Lookup(id)
+		var values int
+		for _, col := range p.Columns {
+			if col.Role == presets.RoleValue {
+				values++
+			}
+		}
+		if values < 2 {
+			t.Errorf("preset %s has %d value columns; the case above no longer covers it", id, values)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb/worker"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/macro"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query/presets"
 )
@@ -18,7 +19,10 @@ type Engine interface {
 	QueryLimit(ctx context.Context, sql string, maxRows int) (*duckdb.Result, error)
 }
 
-var _ Engine = (*duckdb.Engine)(nil)
+var (
+	_ Engine = (*duckdb.Engine)(nil)
+	_ Engine = (*worker.Pool)(nil)
+)
 
 // Service answers query models over one engine. The zero value is not usable: set Engine and
 // Presets.
@@ -66,7 +70,7 @@ func IsFrameError(err error) bool { return errors.Is(err, errFrames) }
 func IsUserError(err error) bool {
 	var me *macro.Error
 	return errors.Is(err, ErrBadQuery) || errors.As(err, &me) || errors.Is(err, duckdb.ErrRefused) ||
-		errors.Is(err, duckdb.ErrInvalid) || errors.Is(err, duckdb.ErrTimeout)
+		errors.Is(err, duckdb.ErrInvalid) || errors.Is(err, duckdb.ErrTimeout) || errors.Is(err, duckdb.ErrMemory)
 }
 
 // Run answers one query.
@@ -76,7 +80,7 @@ func (s *Service) Run(ctx context.Context, r Request) (Answer, error) {
 		return Answer{}, err
 	}
 	if m.QueryType == TypeStatus || preset != nil && preset.FromStatus() {
-		return s.status(ctx, m.Format, m.Metric)
+		return s.status(ctx, m.Format, m.Metric, m.Clusters)
 	}
 	text := m.RawSQL
 	if preset != nil {

@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -29,7 +30,9 @@ const (
 	MetricGaps = "gaps"
 )
 
-func (s *Service) status(ctx context.Context, format, metric string) (Answer, error) {
+// status answers a status query for clusters (nil: every cluster), as the dashboards' cluster
+// picker asks.
+func (s *Service) status(ctx context.Context, format, metric string, clusters []string) (Answer, error) {
 	if s.Status == nil {
 		return Answer{}, fmt.Errorf("export status: not available here")
 	}
@@ -37,11 +40,26 @@ func (s *Service) status(ctx context.Context, format, metric string) (Answer, er
 	if err != nil {
 		return Answer{}, fmt.Errorf("export status: %w", err)
 	}
+	rows = OfClusters(rows, clusters)
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
 	}
 	return Answer{Frames: StatusFrames(rows, format, metric, now())}, nil
+}
+
+// OfClusters keeps the rows of the named clusters, in their order; nil names keep every row.
+func OfClusters(rows []StatusRow, clusters []string) []StatusRow {
+	if clusters == nil {
+		return rows
+	}
+	out := make([]StatusRow, 0, len(rows))
+	for _, r := range rows {
+		if slices.Contains(clusters, r.Cluster) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // StatusFrames is the export status as a table, or, for format time_series, as one wide frame

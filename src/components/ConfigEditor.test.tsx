@@ -114,11 +114,13 @@ describe('ConfigEditor', () => {
     await enter(user, screen.getByLabelText(/^Concurrency/), '2');
     await enter(user, screen.getByLabelText('Max rows'), '5000');
     await enter(user, screen.getAllByLabelText(/^Timeout/)[1], '45s');
+    await enter(user, screen.getByLabelText(/^Memory per query/), '512');
+    await enter(user, screen.getByLabelText(/^Parallel queries/), '2');
 
     expect(last().jsonData).toEqual({
       archive: { path: '/data/stl' },
       export: { enabled: false, concurrency: 2 },
-      query: { maxRows: 5000, timeout: '45s' },
+      query: { maxRows: 5000, timeout: '45s', memoryLimitMB: 512, workers: 2 },
     });
   });
 

@@ -1,5 +1,6 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { dateTime, TimeRange } from '@grafana/data';
 import React from 'react';
 
 import { fakeBackend, fakeTemplateSrv, newDataSource } from '../testing/fakes';
@@ -18,14 +19,27 @@ const PRESETS = [
   { id: 'var_clusters', title: 'Clusters (variable)', description: 'Cluster names', format: 'variable' },
 ];
 
-async function setup(query: Partial<StlQuery> = {}, without: string[] = []) {
+const PRESET_SQL = {
+  preset: 'query_volume',
+  dialect: 'duckdb',
+  format: 'time_series',
+  sql: 'SELECT $__timeGroup(endtime) AS time, cluster, count(*) AS queries FROM stl_query WHERE $__timeFilter(endtime) GROUP BY 1, 2',
+  expanded:
+    "SELECT time_bucket(INTERVAL 60 SECOND, endtime) AS time, cluster, count(*) AS queries FROM stl_query WHERE endtime BETWEEN TIMESTAMP '2026-11-01 00:00:00' AND TIMESTAMP '2026-11-01 06:00:00' GROUP BY 1, 2",
+};
+
+async function setup(query: Partial<StlQuery> = {}, without: string[] = [], range?: TimeRange) {
   const backend = fakeBackend(
     omit(
       {
         presets: PRESETS,
         clusters: ['prod-east', 'prod-west'],
-        macros: [{ name: '$__timeFilter', args: '(column)', description: 'Rows in the dashboard time range' }],
+        macros: [
+          { name: '$__timeFilter', args: '(column)', description: 'Rows in the dashboard time range' },
+          { name: '$__clusterFilter', args: '', description: 'Rows of the selected clusters' },
+        ],
         tables: [{ name: 'stl_query', columns: [{ name: 'query', type: 'INTEGER' }] }],
+        'preset-sql': PRESET_SQL,
       },
       without
     )
@@ -34,7 +48,9 @@ async function setup(query: Partial<StlQuery> = {}, without: string[] = []) {
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
   const full = { refId: 'A', queryType: 'diagnostics', preset: 'query_volume', ...query } as StlQuery;
-  render(<QueryEditor datasource={newDataSource()} query={full} onChange={onChange} onRunQuery={onRunQuery} />);
+  render(
+    <QueryEditor datasource={newDataSource()} query={full} onChange={onChange} onRunQuery={onRunQuery} range={range} />
+  );
   // Let the resource requests the editor starts on mount settle before the test acts.
   await act(async () => {});
   return { onChange, onRunQuery, backend, user: userEvent.setup() };
@@ -65,17 +81,28 @@ describe('QueryEditor', () => {
     expect(onRunQuery).toHaveBeenCalled();
   });
 
-  it('emits queryType status when the user switches to export status, which has no options', async () => {
+  it('emits queryType status when the user switches to export status', async () => {
     const { onChange, user } = await setup();
     await user.click(screen.getByRole('radio', { name: 'Export status' }));
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'status' }));
   });
 
-  it('shows no options for export status', async () => {
+  it('shows no preset or row limit for export status', async () => {
     await setup({ queryType: 'status' });
     expect(screen.getByText(/export watermark, lag, row count and gaps/)).toBeInTheDocument();
     expect(screen.queryByLabelText('Preset')).not.toBeInTheDocument();
     expect(screen.queryByLabelText('Row limit')).not.toBeInTheDocument();
+  });
+
+  it('lets export status follow the cluster picker', async () => {
+    const { onChange, onRunQuery, user } = await setup({ queryType: 'status', clusters: [] });
+    await waitFor(() => expect(screen.getByLabelText('Clusters')).toBeEnabled());
+
+    openSelect('Clusters');
+    await user.click(within(await screen.findByRole('listbox')).getByText('$cluster'));
+
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'status', clusters: ['$cluster'] }));
+    expect(onRunQuery).toHaveBeenCalled();
   });
 
   it('sets the default preset when switching back to diagnostics without one', async () => {
@@ -182,5 +209,91 @@ describe('QueryEditor', () => {
 
     expect(await screen.findByLabelText('Code editor')).toHaveValue('SELECT 1');
     expect(screen.getByText(/Macro completion unavailable/)).toBeInTheDocument();
+  });
+  it('shows the SQL a preset runs for the dashboard range and clusters, read-only', async () => {
+    const from = dateTime('2026-11-01T00:00:00Z');
+    const to = dateTime('2026-11-01T06:00:00Z');
+    const { backend, user } = await setup({ clusters: ['$cluster'] }, [], { from, to, raw: { from, to } });
+    expect(screen.queryByLabelText('Preset SQL')).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Show SQL' }));
+
+    const shown = await screen.findByLabelText('Preset SQL');
+    expect(shown).toHaveTextContent('SELECT $__timeGroup(endtime) AS time');
+    expect(shown.tagName).toBe('PRE');
+    expect(screen.getByText('SQL of the preset (DuckDB)')).toBeInTheDocument();
+    expect(backend.params['preset-sql']).toEqual({
+      preset: 'query_volume',
+      from: String(from.valueOf()),
+      to: String(to.valueOf()),
+      cluster: ['prod-east'],
+    });
+
+    await user.click(screen.getByRole('button', { name: 'Show expanded' }));
+    expect(screen.getByLabelText('Preset SQL')).toHaveTextContent("endtime BETWEEN TIMESTAMP '2026-11-01 00:00:00'");
+  });
+
+  it('turns a preset into an editable SQL query in one click', async () => {
+    const { onChange, onRunQuery, user } = await setup({ clusters: ['prod-east'] });
+
+    await user.click(screen.getByRole('button', { name: 'Show SQL' }));
+    await user.click(await screen.findByRole('button', { name: 'Edit as SQL' }));
+
+    expect(onChange).toHaveBeenLastCalledWith({
+      refId: 'A',
+      queryType: 'sql',
+      rawSql: PRESET_SQL.sql,
+      format: 'time_series',
+      preset: undefined,
+      clusters: ['prod-east'],
+    });
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('says why a preset has no SQL to show', async () => {
+    const { user } = await setup({}, ['preset-sql']);
+    await user.click(screen.getByRole('button', { name: 'Show SQL' }));
+    expect(await screen.findByText('No SQL to show')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Edit as SQL' })).not.toBeInTheDocument();
+  });
+
+  it('formats the SQL on request and keeps the macros whole', async () => {
+    const { onChange, user } = await setup({
+      queryType: 'sql',
+      rawSql:
+        'select cluster, count(*) as n from stl_query where $__timeFilter(endtime) and $__clusterFilter group by 1',
+    });
+    await screen.findByLabelText('Code editor');
+
+    await user.click(screen.getByRole('button', { name: 'Format SQL' }));
+
+    const rawSql = onChange.mock.lastCall[0].rawSql as string;
+    expect(rawSql).toBe(
+      [
+        'select',
+        '  cluster,',
+        '  count(*) as n',
+        'from',
+        '  stl_query',
+        'where',
+        '  $__timeFilter(endtime)',
+        '  and $__clusterFilter',
+        'group by',
+        '  1',
+      ].join('\n')
+    );
+  });
+
+  it('shows the macro reference next to the SQL editor', async () => {
+    const { user } = await setup({ queryType: 'sql', rawSql: 'SELECT 1' });
+    await screen.findByLabelText('Code editor');
+    expect(screen.queryByRole('region', { name: 'Macro reference' })).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole('button', { name: 'Macros' }));
+
+    const reference = screen.getByRole('region', { name: 'Macro reference' });
+    expect(within(reference).getByText('$__timeFilter(column)')).toBeInTheDocument();
+    expect(within(reference).getByText('Rows in the dashboard time range')).toBeInTheDocument();
+    expect(within(reference).getByText('$__clusterFilter')).toBeInTheDocument();
   });
 });

@@ -4,6 +4,7 @@ import React, { ChangeEvent } from 'react';
 
 import type { DataSource } from '../datasource';
 import { DEFAULT_PRESET, QueryType, StlArchiveOptions, StlQuery } from '../types';
+import { ClusterPicker } from './query/ClusterPicker';
 import { DiagnosticsEditor } from './query/DiagnosticsEditor';
 import { RawSqlEditor } from './query/RawSqlEditor';
 
@@ -15,7 +16,7 @@ const QUERY_TYPES: Array<SelectableValue<QueryType>> = [
   { label: 'Export status', value: 'status', description: 'Watermarks, lag and gaps per cluster and table' },
 ];
 
-export function QueryEditor({ datasource, query: stored, onChange, onRunQuery }: Props) {
+export function QueryEditor({ datasource, query: stored, onChange, onRunQuery, range }: Props) {
   // Queries saved before a type was chosen (e.g. a new annotation) are diagnostics queries; every
   // change made here then carries the type explicitly.
   const queryType = stored.queryType ?? 'diagnostics';
@@ -41,13 +42,32 @@ export function QueryEditor({ datasource, query: stored, onChange, onRunQuery }:
         <RadioButtonGroup<QueryType> options={QUERY_TYPES} value={queryType} onChange={onQueryTypeChange} />
       </InlineField>
       {queryType === 'diagnostics' && (
-        <DiagnosticsEditor datasource={datasource} query={query} onChange={onChange} onRunQuery={onRunQuery} />
+        <DiagnosticsEditor
+          datasource={datasource}
+          query={query}
+          onChange={onChange}
+          onRunQuery={onRunQuery}
+          range={range}
+        />
       )}
       {queryType === 'sql' && (
         <RawSqlEditor datasource={datasource} query={query} onChange={onChange} onRunQuery={onRunQuery} />
       )}
       {queryType === 'status' && (
-        <Text color="secondary">Shows the export watermark, lag, row count and gaps of every cluster and table.</Text>
+        <>
+          <Text color="secondary">Shows the export watermark, lag, row count and gaps of every cluster and table.</Text>
+          <InlineField label="Clusters" labelWidth={14} tooltip="Leave empty for all clusters">
+            <ClusterPicker
+              datasource={datasource}
+              inputId="stl-status-clusters"
+              value={query.clusters ?? []}
+              onChange={(clusters) => {
+                onChange({ ...query, clusters });
+                onRunQuery();
+              }}
+            />
+          </InlineField>
+        </>
       )}
       {queryType !== 'status' && (
         <InlineField

@@ -12,10 +12,13 @@ export const DS_UID = 'stl-test';
 /** Serves GET /api/datasources/uid/<uid>/resources/<route> from a map of route → JSON body. */
 export function fakeBackend(routes: Record<string, unknown>) {
   const requested: string[] = [];
+  /** The query parameters of each request, by route (the last request's). */
+  const params: Record<string, unknown> = {};
   const prefix = `/api/datasources/uid/${DS_UID}/resources/`;
-  const fetch = (options: { url: string }): Observable<FetchResponse> => {
+  const fetch = (options: { url: string; params?: unknown }): Observable<FetchResponse> => {
     const route = options.url.startsWith(prefix) ? options.url.slice(prefix.length) : options.url;
     requested.push(route);
+    params[route] = options.params;
     if (!(route in routes)) {
       return throwError(() => ({ status: 404, data: { message: `no resource ${route}` } }));
     }
@@ -32,7 +35,7 @@ export function fakeBackend(routes: Record<string, unknown>) {
     });
   };
   setBackendSrv({ fetch } as unknown as BackendSrv);
-  return { requested };
+  return { requested, params };
 }
 
 export interface FakeVariable {

@@ -58,6 +58,9 @@ func runBench(ctx context.Context, args []string) error {
 		return usagef("bench needs a benchmark name")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(usageOut, benchUsage)
+		return flag.ErrHelp
 	case "export":
 		return benchExport(ctx, args[1:])
 	case "idle":

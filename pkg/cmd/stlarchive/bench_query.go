@@ -21,10 +21,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/app"
+	"github.com/stlarchive/redshift-stl-archive/pkg/bench"
 	"github.com/stlarchive/redshift-stl-archive/pkg/compact"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb"
 	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
@@ -150,8 +152,11 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	}
 	m := queryBench{svc: queries.Service, conns: conns, queryGroup: cfg.Export.QueryGroup, days: *days, clusters: *n, runs: *runs, dashboard: *dashboard}
 	if *layout == "backfill" {
-		_, err := m.run(ctx, out)
-		return err
+		t, err := m.run(ctx, out)
+		if err != nil {
+			return err
+		}
+		return benchIsolation(ctx, out, cfg, queries.Service, t.panels, t.from, t.to, *runs)
 	}
 
 	fmt.Fprintf(out, "\n— steady-state layout, before compaction: %s\n", objectsPerDay(ctx, cfg))
@@ -224,8 +229,12 @@ type queryBench struct {
 	dashboard            string
 }
 
-// benchTimes are the medians of one measurement.
-type benchTimes struct{ volume, source, overview time.Duration }
+// benchTimes are the medians of one measurement, and the overview panels and range it timed.
+type benchTimes struct {
+	volume, source, overview time.Duration
+	panels                   []panel
+	from, to                 time.Time
+}
 
 func (m queryBench) run(ctx context.Context, out io.Writer) (benchTimes, error) {
 	var res benchTimes
@@ -299,7 +308,86 @@ func (m queryBench) run(ctx context.Context, out io.Writer) (benchTimes, error) 
 	}
 	res.overview = medianOf(whole)
 	fmt.Fprintf(tw, "every panel, one after another\t%s\n", res.overview.Round(100*time.Microsecond))
+	res.panels, res.from, res.to = panels, pfrom, to
 	return res, tw.Flush()
+}
+
+// benchIsolation measures what running the embedded engine in worker processes costs, against
+// the same engine in-process (the baseline, opened in the same run over the same archive): the
+// p50 added to a small query, and the overview dashboard's total time, panel after panel and all
+// panels at once as a browser asks for them.
+func benchIsolation(ctx context.Context, out io.Writer, cfg config.Config, isolated *query.Service, panels []panel, from, to time.Time, runs int) error {
+	engine, err := duckdb.Open(ctx, cfg.Archive.Path, duckdb.Options{Timeout: cfg.Query.Timeout, MaxRows: cfg.Query.MaxRows,
+		MemoryLimit: fmt.Sprintf("%dMiB", cfg.Query.MemoryLimitMB)})
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+	inproc := *isolated
+	inproc.Engine = engine
+
+	const small = "SELECT 42 AS answer"
+	smallRuns := max(200, 40*runs)
+	smallOn := func(svc *query.Service) func() error {
+		return func() error {
+			_, err := svc.Run(ctx, query.Request{Model: query.Model{QueryType: query.TypeSQL, RawSQL: small}, From: from, To: to})
+			return err
+		}
+	}
+	tIso, tIn, err := bench.Paired(smallRuns, smallOn(isolated), smallOn(&inproc))
+	if err != nil {
+		return fmt.Errorf("bench query: small query: %w", err)
+	}
+	pIso, pIn := bench.Percentile(tIso, 50), bench.Percentile(tIn, 50)
+	fmt.Fprintf(out, "\nquery isolation (%d worker processes, RLIMIT_DATA %d MiB + 256 MiB + 8 MiB per thread, SIGKILL at the time limit) against DuckDB in-process, same run\n",
+		cfg.Query.Workers, cfg.Query.MemoryLimitMB)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "\tin-process (baseline)\tworkers\tadded\t\n")
+	fmt.Fprintf(tw, "%q p50 (%d runs)\t%s\t%s\t%s\t\n", small, smallRuns, pIn.Round(time.Microsecond), pIso.Round(time.Microsecond), (pIso - pIn).Round(time.Microsecond))
+	fmt.Fprintf(tw, "%q p95\t%s\t%s\t%s\t\n", small, bench.Percentile(tIn, 95).Round(time.Microsecond), bench.Percentile(tIso, 95).Round(time.Microsecond),
+		(bench.Percentile(tIso, 95) - bench.Percentile(tIn, 95)).Round(time.Microsecond))
+
+	dashboard := func(svc *query.Service, parallel bool) func() error {
+		return func() error {
+			run := func(p panel) error {
+				_, err := svc.Run(ctx, query.Request{Model: p.model, From: from, To: to, Interval: query.AutoInterval(from, to)})
+				if err != nil {
+					return fmt.Errorf("panel %q: %w", p.title, err)
+				}
+				return nil
+			}
+			if !parallel {
+				for _, p := range panels {
+					if err := run(p); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			errs := make([]error, len(panels))
+			var wg sync.WaitGroup
+			for i, p := range panels {
+				wg.Add(1)
+				go func() { defer wg.Done(); errs[i] = run(p) }()
+			}
+			wg.Wait()
+			return errors.Join(errs...)
+		}
+	}
+	for _, parallel := range []bool{false, true} {
+		dIso, dIn, err := bench.Paired(runs, dashboard(isolated, parallel), dashboard(&inproc, parallel))
+		if err != nil {
+			return fmt.Errorf("bench query: overview: %w", err)
+		}
+		how := "panel after panel"
+		if parallel {
+			how = "all panels at once"
+		}
+		mIso, mIn := bench.Percentile(dIso, 50), bench.Percentile(dIn, 50)
+		fmt.Fprintf(tw, "overview, %d panels, %s, p50 of %d\t%s\t%s\t%s (%.2f×)\t\n", len(panels), how, runs,
+			mIn.Round(100*time.Microsecond), mIso.Round(100*time.Microsecond), (mIso - mIn).Round(100*time.Microsecond), float64(mIso)/float64(mIn))
+	}
+	return tw.Flush()
 }
 
 func benchCluster(server *url.URL, i, days int) config.Cluster {

@@ -241,6 +241,27 @@ datasources:
 	}
 }
 
+// Every command and subcommand answers -h and --help with its usage on stdout and status 0.
+func TestHelpExitsZeroOnStdoutForEveryCommand(t *testing.T) {
+	bin := buildCLI(t)
+	for _, cmd := range [][]string{{}, {"export"}, {"status"}, {"check"}, {"simulate"}, {"query"}, {"catalog"},
+		{"bench"}, {"bench", "export"}, {"bench", "idle"}, {"bench", "query"}} {
+		for _, h := range []string{"-h", "--help"} {
+			args := append(append([]string{}, cmd...), h)
+			c := exec.Command(bin, args...)
+			var stdout, stderr strings.Builder
+			c.Stdout, c.Stderr = &stdout, &stderr
+			if err := c.Run(); err != nil {
+				t.Errorf("stlarchive %s: %v\nstderr: %s", strings.Join(args, " "), err, stderr.String())
+				continue
+			}
+			if !strings.Contains(strings.ToLower(stdout.String()), "usage") {
+				t.Errorf("stlarchive %s: no usage on stdout: %q (stderr %q)", strings.Join(args, " "), stdout.String(), stderr.String())
+			}
+		}
+	}
+}
+
 // TestExportOnceExitsThreeNamingClustersHeldByAnotherExporter holds one cluster's lease from a
 // second state handle, as another exporter would, and checks that "export --once" exports the
 // other cluster, names the held one with the holder's expiry, and exits 3; with a failed cluster

@@ -37,7 +37,7 @@ func (c *configFlags) load() (config.Config, error) {
 }
 
 func parse(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(usageOut)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}

@@ -19,9 +19,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -78,16 +81,37 @@ Every command reads the datasource provisioning file that Grafana reads:
 Run 'stlarchive <command> -h' for its flags.
 `
 
+// usageOut is where usage text goes: stdout when the user asked for it (-h, --help), stderr
+// when it comes with a usage error.
+var usageOut io.Writer = os.Stderr
+
+// helpAsked reports whether args ask for help before any "--".
+func helpAsked(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "help":
+			return true
+		}
+	}
+	return false
+}
+
 func main() {
 	// A benchmark's export child is started without arguments (see pkg/bench).
 	if child := benchChild(); child != nil {
 		os.Exit(child())
 	}
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
+		os.Exit(2)
+	}
+	if helpAsked(os.Args[1:]) {
+		usageOut = os.Stdout
+	}
+	if os.Args[1] == "-h" || os.Args[1] == "-help" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		fmt.Fprint(os.Stdout, usage)
 		return
 	}
 	cmd, ok := commands[os.Args[1]]
@@ -99,7 +123,7 @@ func main() {
 	defer stop()
 	err := cmd(ctx, os.Args[2:])
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errFailed):
 		os.Exit(1)
 	case errors.Is(err, errConfigReported):
@@ -107,10 +131,20 @@ func main() {
 	case errors.Is(err, errSkipped):
 		os.Exit(exitSkipped)
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(os.Stderr, "stlarchive %s: %v\n", os.Args[1], err)
+		fmt.Fprintln(os.Stderr, message(os.Args[1], err))
 		os.Exit(2)
 	default:
-		fmt.Fprintf(os.Stderr, "stlarchive %s: %v\n", os.Args[1], err)
+		fmt.Fprintln(os.Stderr, message(os.Args[1], err))
 		os.Exit(1)
 	}
+}
+
+// message prefixes err with the command once: an error that already names the command's
+// operation ("query: …" from stlarchive query) does not say it twice.
+func message(cmd string, err error) string {
+	msg := err.Error()
+	for _, p := range []string{cmd + ": ", "stlarchive " + cmd + ": "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return "stlarchive " + cmd + ": " + msg
 }

@@ -31,7 +31,7 @@ limits and presets as the datasource. Without SQL or --preset it runs the query_
 func runQuery(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprint(os.Stderr, queryUsage)
+		fmt.Fprint(fs.Output(), queryUsage)
 		fs.PrintDefaults()
 	}
 	var cf configFlags
@@ -115,7 +115,7 @@ func runQuery(ctx context.Context, args []string) error {
 // parseInterleaved parses flags before and after the one positional argument, so that
 // `stlarchive query "SELECT …" --format csv` works as well as the other order.
 func parseInterleaved(fs *flag.FlagSet, args []string) (string, error) {
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(usageOut)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -183,6 +183,9 @@ func listPresets(w io.Writer, c *presets.Catalog) error {
 // columnName is a field's name with its label values, so that the series of a wide frame read
 // side by side: "queries east", "queries west".
 func columnName(f *data.Field) string {
+	if f.Config != nil && f.Config.DisplayNameFromDS != "" {
+		return f.Config.DisplayNameFromDS // a series with a metric label: "p95_seconds east"
+	}
 	if len(f.Labels) == 0 {
 		return f.Name
 	}

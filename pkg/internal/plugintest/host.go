@@ -114,6 +114,14 @@ func Start(t testing.TB, binary string, env ...string) *Host {
 	return h
 }
 
+// PID is the plugin process's id, for tests that watch its resources and its children.
+func (h *Host) PID() int {
+	if rc := h.client.ReattachConfig(); rc != nil {
+		return rc.Pid
+	}
+	return 0
+}
+
 // Settings are the datasource settings Grafana would hold for one datasource.
 type Settings struct {
 	UID      string

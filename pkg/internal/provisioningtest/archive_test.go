@@ -2,7 +2,9 @@ package provisioningtest
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -96,6 +98,16 @@ func TestEveryProvisionedQueryAnswersOverAnExportedArchive(t *testing.T) {
 	if len(values["service_class"]) == 0 {
 		t.Fatal("the service_class variable lists no service class")
 	}
+	// A query id, as the link from a query table fills the query-detail dashboard's variable.
+	sample, err := answer(t, svc, Query{Target: json.RawMessage(`{"refId":"A","queryType":"sql","rawSql":` + strconv.Quote(SampleQuerySQL) + `,"clusters":["$cluster"]}`)}, values, now)
+	if err != nil || len(sample.Frames) == 0 || len(sample.Frames[0].Fields) == 0 || sample.Frames[0].Rows() != 1 {
+		t.Fatalf("sample query id: %v", err)
+	}
+	id, ok := sample.Frames[0].Fields[0].ConcreteAt(0)
+	if !ok {
+		t.Fatal("no query in the archive")
+	}
+	values["query"] = []string{id.(string)}
 
 	var all []Query
 	for _, list := range []func(string) ([]Query, error){PanelQueries, Variables, Annotations} {

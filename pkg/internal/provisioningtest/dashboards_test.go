@@ -41,7 +41,7 @@ var presets = map[string]string{
 }
 
 // requiredDashboards are the dashboards the product ships, by file name.
-var requiredDashboards = []string{"overview.json", "query-performance.json", "wlm-queues.json", "alerts-audit.json", "exporter-health.json"}
+var requiredDashboards = []string{"overview.json", "query-performance.json", "wlm-queues.json", "alerts-audit.json", "exporter-health.json", "query-detail.json"}
 
 func root(t *testing.T) string {
 	t.Helper()
@@ -175,13 +175,14 @@ func checkRef(t *testing.T, where string, raw json.RawMessage) {
 		t.Errorf("%s: datasource %s is not an object {type, uid}", where, raw)
 		return
 	}
-	// A template variable as uid would make alerting and provisioning depend on dashboard state.
-	if ref.UID != DatasourceUID || ref.Type != DatasourceType {
-		t.Errorf("%s: datasource %+v, want {type %s, uid %s}", where, ref, DatasourceType, DatasourceUID)
+	// A concrete uid breaks the dashboard wherever the datasource has another one (created in
+	// the UI, imported from the plugin's page); the dashboard's datasource variable follows it.
+	if ref.UID != DatasourceVariable || ref.Type != DatasourceType {
+		t.Errorf("%s: datasource %+v, want {type %s, uid %s}", where, ref, DatasourceType, DatasourceVariable)
 	}
 }
 
-func TestEveryPanelAndTargetUsesTheArchiveDatasourceByUID(t *testing.T) {
+func TestEveryPanelTargetVariableAndAnnotationUsesTheDatasourceVariable(t *testing.T) {
 	for _, d := range dashboards(t) {
 		m, err := parseDashboard(d)
 		if err != nil {
@@ -357,7 +358,7 @@ func TestRawSQLPanelsExpandWithTheBackendMacros(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := map[string][]string{"cluster": {"demo-east", "demo-west"}, "service_class": {"6", "o'brien"}}
+	values := map[string][]string{"cluster": {"demo-east", "demo-west"}, "service_class": {"6", "o'brien"}, "query": {"42"}}
 	env := macro.Env{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
 		Interval: time.Minute, Clusters: values["cluster"]}
 	n := 0

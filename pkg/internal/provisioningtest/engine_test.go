@@ -44,7 +44,7 @@ func service(t *testing.T) *querypkg.Service {
 // way the frontend does, alert queries as stored.
 func run(t *testing.T, svc *querypkg.Service, q Query) (querypkg.Answer, error) {
 	t.Helper()
-	target, err := Substitute(q.Target, map[string][]string{"cluster": {"demo-east", "demo-west"}, "service_class": {"6", "100"}})
+	target, err := Substitute(q.Target, map[string][]string{"cluster": {"demo-east", "demo-west"}, "service_class": {"6", "100"}, "query": {"42"}})
 	if err != nil {
 		t.Fatal(err)
 	}

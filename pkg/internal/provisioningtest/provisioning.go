@@ -22,14 +22,27 @@ import (
 
 const (
 	// DatasourceUID and DatasourceType identify the provisioned datasource
-	// (provisioning/datasources/stlarchive.yaml) that every panel and query must use.
+	// (provisioning/datasources/stlarchive.yaml) that alert rules use: a rule needs a concrete
+	// uid. Dashboards use DatasourceVariable instead.
 	DatasourceUID  = "stlarchive"
 	DatasourceType = "stlarchive-redshift-datasource"
+
+	// DatasourceVariable is the uid every datasource reference of a dashboard holds: the
+	// dashboard's variable of type datasource (named datasource, of DatasourceType), so the
+	// dashboard works with whichever datasource of the plugin it lands next to.
+	DatasourceVariable = "${datasource}"
 
 	// GrafanaProvisioningPath is where docker-compose.yaml mounts the provisioning folders
 	// inside the Grafana container; provider paths are written against it.
 	GrafanaProvisioningPath = "/etc/grafana/provisioning"
 )
+
+// SampleQuerySQL picks a query id of the archive for the query-detail dashboard's "query"
+// variable, which users fill by following a link from a query table: the latest query in the
+// time range that has a plan (statements such as utility commands have none).
+const SampleQuerySQL = `SELECT CAST(max(q.query) AS VARCHAR) AS query FROM stl_query q
+WHERE $__dayFilter(q.day) AND $__timeFilter(q.endtime) AND $__clusterFilter(q.cluster)
+  AND EXISTS (SELECT 1 FROM stl_explain e WHERE e.cluster = q.cluster AND e.query = q.query AND $__dayFilter(e.day))`
 
 // Kind says where in the provisioning a query comes from.
 type Kind string

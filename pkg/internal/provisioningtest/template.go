@@ -11,13 +11,18 @@ import (
 // "__" are Grafana's built-ins and the backend's macros ($__timeFilter …), which stay.
 var variableRef = regexp.MustCompile(`\$(?:\{(\w+)\}|(\w+))`)
 
+// quotedRef is a reference that is a whole SQL literal: '$name' or '${name}'.
+var quotedRef = regexp.MustCompile(`'\$(?:\{(\w+)\}|(\w+))'`)
+
 // Substitute applies dashboard template variables to a stored query model the way the plugin's
 // frontend does before it sends a query (src/datasource.ts applyTemplateVariables):
 //   - each entry of "clusters" expands to the variable's values, so "$cluster" with a and b
 //     becomes ["a", "b"]; duplicates and empty names are dropped;
 //   - in "rawSql", a variable becomes its values as a comma-separated list of single-quoted
-//     SQL literals with quotes doubled — the dashboards' variables are all multi-value, and
-//     Grafana sends "All" as every value.
+//     SQL literals with quotes doubled — Grafana sends "All" as every value of a multi-value
+//     variable;
+//   - in "rawSql", a reference written inside quotes ('$query') is a single-value variable (a
+//     textbox): its one value goes in with its quotes doubled, so the literal stays one literal.
 //
 // A reference to a variable missing from values is an error, so a test cannot send an
 // unexpanded "$name" by mistake. Other fields are kept as they are.
@@ -27,6 +32,19 @@ func Substitute(target json.RawMessage, values map[string][]string) (json.RawMes
 		return nil, fmt.Errorf("substitute variables: %w", err)
 	}
 	if raw, ok := m["rawSql"].(string); ok {
+		var single []string
+		raw = quotedRef.ReplaceAllStringFunc(raw, func(ref string) string {
+			match := quotedRef.FindStringSubmatch(ref)
+			vs := values[match[1]+match[2]]
+			if len(vs) != 1 {
+				single = append(single, match[1]+match[2])
+				return ref
+			}
+			return "'" + strings.ReplaceAll(vs[0], "'", "''") + "'"
+		})
+		if len(single) > 0 {
+			return nil, fmt.Errorf("substitute variables: %s quoted in rawSql needs exactly one value", strings.Join(single, ", "))
+		}
 		sql, err := replaceVariables(raw, values, func(vs []string) string {
 			quoted := make([]string, len(vs))
 			for i, v := range vs {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestSubstituteExpandsVariablesAsTheFrontendDoes(t *testing.T) {
-	values := map[string][]string{"cluster": {"east", "west"}, "service_class": {"6", "o'brien"}, "one": {"x"}}
+	values := map[string][]string{"cluster": {"east", "west"}, "service_class": {"6", "o'brien"}, "one": {"x"}, "query": {"1' OR '1'='1"}}
 	tests := []struct {
 		name         string
 		in           string
@@ -21,6 +21,8 @@ func TestSubstituteExpandsVariablesAsTheFrontendDoes(t *testing.T) {
 			`{"refId":"A","clusters":["${cluster}","east","",  "$one"]}`, "", []string{"east", "west", "x"}},
 		{"raw SQL gets quoted literals with quotes doubled",
 			`{"refId":"A","rawSql":"WHERE c IN ($service_class) AND x = $one"}`, "WHERE c IN ('6','o''brien') AND x = 'x'", nil},
+		{"a quoted single-value reference stays one literal",
+			`{"refId":"A","rawSql":"WHERE CAST(query AS VARCHAR) = '$query' AND q = '${one}'"}`, "WHERE CAST(query AS VARCHAR) = '1'' OR ''1''=''1' AND q = 'x'", nil},
 		{"macros and built-ins stay",
 			`{"refId":"A","rawSql":"SELECT $__timeGroup(t, '5m') WHERE $__timeFilter(t) AND $__clusterFilter"}`,
 			"SELECT $__timeGroup(t, '5m') WHERE $__timeFilter(t) AND $__clusterFilter", nil},
@@ -53,7 +55,7 @@ func TestSubstituteRefusesAVariableWithoutValue(t *testing.T) {
 // Every dashboard query can be made ready to send with the values of its dashboard's
 // variables, which is what the end-to-end test does.
 func TestEveryDashboardQuerySubstitutesWithClusterAndServiceClass(t *testing.T) {
-	values := map[string][]string{"cluster": {"demo-east"}, "service_class": {"6"}}
+	values := map[string][]string{"cluster": {"demo-east"}, "service_class": {"6"}, "query": {"42"}}
 	total := 0
 	for _, list := range []func(string) ([]Query, error){PanelQueries, Variables, Annotations} {
 		qs, err := list(root(t))

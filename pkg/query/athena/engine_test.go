@@ -287,6 +287,8 @@ func TestColumnTypesBecomeTypedValues(t *testing.T) {
 		{"float", 0, 0, "2.5", duckdb.KindFloat64, "float", 2.5},
 		{"real", 0, 0, "-2.5", duckdb.KindFloat64, "real", -2.5},
 		{"decimal", 18, 3, "12345.678", duckdb.KindFloat64, "decimal(18,3)", 12345.678},
+		// sum(CAST(bytes AS DECIMAL(38,0))) of the presets, beyond int64: three rows of 2^63-1.
+		{"decimal", 38, 0, "27670116110564327421", duckdb.KindFloat64, "decimal(38,0)", 27670116110564327421.0},
 		{"boolean", 0, 0, "true", duckdb.KindBool, "boolean", true},
 		{"boolean", 0, 0, "false", duckdb.KindBool, "boolean", false},
 		{"varchar", 0, 0, "select * from sales where note = 'it''s'", duckdb.KindString, "varchar", "select * from sales where note = 'it''s'"},

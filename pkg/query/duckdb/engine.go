@@ -157,13 +157,18 @@ func (e *Engine) QueryLimit(ctx context.Context, text string, maxRows int) (*Res
 		return res, nil
 	}
 	if ctx.Err() == nil && errors.Is(qctx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("query: %w", timeoutError(e.opts.Timeout, qctx.Err()))
+		return nil, timeoutError(e.opts.Timeout, qctx.Err())
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("query: %w", ctx.Err())
+		return nil, ctx.Err()
 	}
-	return nil, fmt.Errorf("query: %w", classify(err, e.views.root))
+	// Messages name no operation: the caller's prefix says what failed. They never show the
+	// archive's path or the row-limit wrapper.
+	return nil, Scrub(classify(err, e.views.root, e.opts.MemoryLimit), e.views.root)
 }
+
+// Root is the archive root the engine reads, as DuckDB sees it (absolute, links resolved).
+func (e *Engine) Root() string { return e.views.root }
 
 func (e *Engine) query(ctx context.Context, text string, maxRows int) (*Result, error) {
 	if err := e.views.refresh(ctx, false); err != nil {
@@ -198,8 +203,44 @@ func (e *Engine) query(ctx context.Context, text string, maxRows int) (*Result, 
 		}
 		res, err = run(ctx, conn, wrapped, maxRows)
 	}
+	var pe *prepareError
+	if errors.As(err, &pe) {
+		// Say what is wrong in the user's own text: prepared alone, it fails the same way
+		// without the wrapper in DuckDB's excerpt. Only errors pay for the second prepare.
+		if uerr := prepareOnly(conn, text); uerr != nil {
+			return nil, uerr
+		}
+		return nil, pe.err
+	}
 	return res, err
 }
+
+// prepareError is a failure to prepare the wrapped statement.
+type prepareError struct{ err error }
+
+func (e *prepareError) Error() string { return e.err.Error() }
+func (e *prepareError) Unwrap() error { return e.err }
+
+// prepareOnly prepares text and closes it, returning DuckDB's error if any.
+func prepareOnly(conn *sql.Conn, text string) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*duckdb.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		st, err := c.Prepare(text)
+		if err != nil {
+			return err
+		}
+		return st.Close()
+	})
+}
+
+// The row-limit wrapper's fixed parts, which error messages must not show.
+const (
+	wrapperHead  = "SELECT * FROM ("
+	wrapperAlias = "stl_archive_result"
+)
 
 // limited wraps the query so that DuckDB itself stops after MaxRows+1 rows: its results are
 // materialised before the first row is read, so a limit applied while reading would come too
@@ -216,7 +257,7 @@ func limited(text string, maxRows int) (string, error) {
 		start = 0 // keep leading comments and blank lines: they count in line numbers
 	}
 	body := text[start:spans[0].end]
-	return fmt.Sprintf("SELECT * FROM (%s\n) AS stl_archive_result LIMIT %d", body, maxRows+1), nil
+	return fmt.Sprintf("%s%s\n) AS %s LIMIT %d", wrapperHead, body, wrapperAlias, maxRows+1), nil
 }
 
 // run prepares and executes one statement on conn. Prepare refuses more than one statement and
@@ -230,7 +271,7 @@ func run(ctx context.Context, conn *sql.Conn, statement string, maxRows int) (*R
 		}
 		prepared, err := c.Prepare(statement)
 		if err != nil {
-			return err
+			return &prepareError{err}
 		}
 		stmt, ok := prepared.(*duckdb.Stmt)
 		if !ok {
@@ -264,13 +305,19 @@ func run(ctx context.Context, conn *sql.Conn, statement string, maxRows int) (*R
 }
 
 // classify sorts DuckDB's errors by whose fault they are.
-func classify(err error, root string) error {
+func classify(err error, root, memoryLimit string) error {
 	if errors.Is(err, ErrRefused) || errors.Is(err, ErrInvalid) {
 		return err
 	}
 	var de *duckdb.Error
 	if !errors.As(err, &de) {
 		return err
+	}
+	if de.Type == duckdb.ErrorTypeOutOfMemory {
+		// DuckDB's advice that follows (raise memory_limit, set a temp directory) is not the
+		// user's to take.
+		msg, _, _ := strings.Cut(de.Msg, "\n")
+		return memoryError(memoryLimit, msg)
 	}
 	if strings.Contains(de.Msg, root+string(filepath.Separator)) {
 		// About an object of the archive (a corrupt file, say): the archive's fault, whatever

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,6 +298,36 @@ func TestResultValuesAreTyped(t *testing.T) {
 	}
 }
 
+// An integer column whose values leave int64 (a sum over bigint counters) becomes a float64
+// column, values read before the first large one included; a column that fits stays int64.
+func TestIntegersBeyondInt64BecomeFloatColumns(t *testing.T) {
+	a := newArchive(t)
+	e := open(t, a.root, Options{})
+	res := mustQuery(t, e, `SELECT g, sum(x) AS total, CAST(max(x) AS UBIGINT) + CAST(max(x) AS UBIGINT) AS unsigned, count(*) AS n
+		FROM (VALUES (1, 5::BIGINT), (2, 9223372036854775807), (2, 9223372036854775807), (2, 9223372036854775807)) v(g, x)
+		GROUP BY g ORDER BY g`)
+	const max = float64(math.MaxInt64)
+	want := map[string][]float64{"total": {5, 3 * max}, "unsigned": {10, 2 * max}}
+	for _, f := range res.Fields() {
+		switch f.Name {
+		case "n":
+			if f.Kind != KindInt64 {
+				t.Errorf("n (%s): kind %s, want int64", f.Type, f.Kind)
+			}
+		case "total", "unsigned":
+			if f.Kind != KindFloat64 {
+				t.Fatalf("%s (%s): kind %s, want float64", f.Name, f.Type, f.Kind)
+			}
+			v := f.Values.([]*float64)
+			for i, w := range want[f.Name] {
+				if v[i] == nil || math.Abs(*v[i]-w) > w*1e-12 {
+					t.Errorf("%s row %d: %v, want %g", f.Name, i, v[i], w)
+				}
+			}
+		}
+	}
+}
+
 func TestConcurrentQueriesAllSucceed(t *testing.T) {
 	a := newArchive(t)
 	a.write("stl_query", "c1", day1, queryRows(1, 100, day1))
@@ -381,5 +412,32 @@ func TestCorruptObjectBreaksOnlyItsTable(t *testing.T) {
 	_, err = e.Query(context.Background(), "SELECT count(*) FROM stl_scan")
 	if err == nil || errors.Is(err, ErrRefused) || errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), filepath.Base(bad)) {
 		t.Fatalf("want an archive error naming the object, got %v", err)
+	}
+}
+
+// DuckDB's excerpt in an error shows the user's SQL with the caret where it was, never the
+// row-limit wrapper, and the archive's path is never in a message.
+func TestErrorsShowTheUsersSQLNotTheWrapperNorThePath(t *testing.T) {
+	a := newArchive(t)
+	e := open(t, a.root, Options{})
+	for q, at := range map[string]string{
+		"SELECT 'x'::INTEGER AS n":             "::",
+		"SELECT no_such_column FROM stl_query": "no_such_column",
+	} {
+		_, err := e.Query(context.Background(), q)
+		if err == nil {
+			t.Fatalf("%s: no error", q)
+		}
+		msg := err.Error()
+		line := "LINE 1: " + q
+		caret := strings.Repeat(" ", strings.Index(line, at)) + "^"
+		if !strings.Contains(msg, line+"\n"+caret+"\n") && !strings.HasSuffix(msg, line+"\n"+caret) ||
+			strings.Contains(msg, "stl_archive_result") || strings.Contains(msg, "SELECT * FROM (") {
+			t.Errorf("%s:\n%s\nwant the excerpt\n%s\n%s", q, msg, line, caret)
+		}
+	}
+	err := Scrub(errors.New("IO Error: cannot open "+e.Root()+"/stl_query/x.parquet"), e.Root())
+	if strings.Contains(err.Error(), e.Root()) || !strings.Contains(err.Error(), "<archive>/stl_query/x.parquet") {
+		t.Errorf("scrubbed: %v", err)
 	}
 }

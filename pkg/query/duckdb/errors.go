@@ -3,6 +3,7 @@ package duckdb
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -35,4 +36,73 @@ func refused(format string, args ...any) error {
 // timeoutError keeps both ErrTimeout and context.DeadlineExceeded reachable through errors.Is.
 func timeoutError(limit time.Duration, cause error) error {
 	return fmt.Errorf("%w (limit %s): %w", ErrTimeout, limit, cause)
+}
+
+// ErrMemory marks a query that needed more memory than the engine's limit.
+var ErrMemory = errors.New("query memory limit exceeded")
+
+// memoryError keeps ErrMemory reachable through errors.Is and says which limit applied.
+func memoryError(limit string, msg string) error {
+	return fmt.Errorf("%w (limit %s): %s", ErrMemory, limit, msg)
+}
+
+// scrubbedError is an error whose message had the archive's path (or other text a user must
+// not see) replaced; errors.Is and errors.As still reach the original.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// archivePlaceholder stands for the archive root in messages.
+const archivePlaceholder = "<archive>"
+
+// Scrub replaces every mention of root (the archive's absolute path) in err's message by
+// "<archive>", and drops the lines of a DuckDB statement excerpt that show the engine's row-limit
+// wrapper rather than the user's query. The result matches the same errors as err.
+func Scrub(err error, root string) error {
+	if err == nil {
+		return nil
+	}
+	msg := scrubText(err.Error(), root)
+	if msg == err.Error() {
+		return err
+	}
+	return &scrubbedError{msg: msg, err: err}
+}
+
+func scrubText(msg, root string) string {
+	if root != "" && root != "/" {
+		msg = strings.ReplaceAll(msg, root, archivePlaceholder)
+	}
+	if !strings.Contains(msg, wrapperAlias) && !strings.Contains(msg, "LINE 1: "+wrapperHead) {
+		return msg
+	}
+	// DuckDB appends "LINE n: <statement text>" and a caret line. The user's query starts on the
+	// wrapper's first line, right after its head: cut the head and move the caret with it; a
+	// line showing the wrapper's tail goes, caret and all.
+	lines := strings.Split(msg, "\n")
+	out := lines[:0]
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		caret := i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "^"
+		switch {
+		case strings.HasPrefix(l, "LINE 1: "+wrapperHead):
+			out = append(out, "LINE 1: "+strings.TrimPrefix(l, "LINE 1: "+wrapperHead))
+			if caret {
+				out = append(out, strings.Replace(lines[i+1], strings.Repeat(" ", len(wrapperHead)), "", 1))
+				i++
+			}
+			continue
+		case strings.HasPrefix(l, "LINE ") && strings.Contains(l, wrapperAlias):
+			if caret {
+				i++
+			}
+			continue
+		}
+		out = append(out, strings.ReplaceAll(l, wrapperAlias, "the query"))
+	}
+	return strings.TrimRight(strings.Join(out, "\n"), "\n ")
 }

@@ -71,7 +71,8 @@ func (r *Result) Fields() []Field { return r.fields }
 func (r *Result) Len() int { return r.rows }
 
 // kindOf maps DuckDB's type name to the Go kind its values become. Integers up to 128 bits stay
-// integers (sum() of an INTEGER column is a HUGEINT); decimals become floats, as Grafana plots
+// integers (sum() of an INTEGER column is a HUGEINT) while they fit in int64, and the column
+// becomes float64 at the first value that does not (column.widen); decimals become floats, as Grafana plots
 // them; nested and exotic types become text.
 func kindOf(typeName string) Kind {
 	switch typeName {
@@ -109,6 +110,12 @@ func (c *column) add(v driver.Value) error {
 			return nil
 		}
 		n, err := toInt64(v)
+		if errors.Is(err, errOutOfRange) {
+			// A HUGEINT or UBIGINT beyond int64 (a sum over bigint counters, say): the whole
+			// column becomes float64 rather than failing the query; floats hold the magnitude.
+			c.widen()
+			return c.add(v)
+		}
 		if err != nil {
 			return fmt.Errorf("column %s: %w", c.field.Name, err)
 		}
@@ -153,6 +160,19 @@ func (c *column) add(v driver.Value) error {
 		c.strings = append(c.strings, &s)
 	}
 	return nil
+}
+
+// widen turns an integer column into a float64 one, keeping the values read so far.
+func (c *column) widen() {
+	c.floats = make([]*float64, len(c.ints))
+	for i, n := range c.ints {
+		if n != nil {
+			f := float64(*n)
+			c.floats[i] = &f
+		}
+	}
+	c.ints = nil
+	c.field.Kind = KindFloat64
 }
 
 func (c *column) finish() Field {
@@ -226,6 +246,8 @@ func toFloat64(v driver.Value) (float64, error) {
 	case *big.Int:
 		f, _ := new(big.Float).SetInt(n).Float64()
 		return f, nil
+	case uint64:
+		return float64(n), nil
 	}
 	if i, err := toInt64(v); err == nil {
 		return float64(i), nil

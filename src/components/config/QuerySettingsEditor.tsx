@@ -72,6 +72,32 @@ export function QuerySettingsEditor({ value, s3, onChange }: Props) {
             onChange={(e) => set({ maxRows: positiveInt(e.currentTarget.value) })}
           />
         </Field>
+        {engine === 'duckdb' && (
+          <Field label="Memory per query (MiB)" description="The worker running a query is bounded to this + 256 MiB">
+            <Input
+              id="stl-query-memory-limit"
+              type="number"
+              min={64}
+              width={16}
+              value={value.memoryLimitMB ?? ''}
+              placeholder="1024"
+              onChange={(e) => set({ memoryLimitMB: positiveInt(e.currentTarget.value) })}
+            />
+          </Field>
+        )}
+        {engine === 'duckdb' && (
+          <Field label="Parallel queries" description="Worker processes, one query each">
+            <Input
+              id="stl-query-workers"
+              type="number"
+              min={1}
+              width={12}
+              value={value.workers ?? ''}
+              placeholder="4"
+              onChange={(e) => set({ workers: positiveInt(e.currentTarget.value) })}
+            />
+          </Field>
+        )}
         {s3 && engine === 'duckdb' && (
           <Field label="Cache size (MB)" description="Local copy of the S3 archive under the archive path">
             <Input

@@ -1,10 +1,11 @@
-import { SelectableValue } from '@grafana/data';
-import { Alert, InlineField, Select, Stack, Text } from '@grafana/ui';
-import React, { useCallback, useMemo } from 'react';
+import { SelectableValue, TimeRange } from '@grafana/data';
+import { Alert, Button, InlineField, Select, Stack, Text } from '@grafana/ui';
+import React, { useCallback, useMemo, useState } from 'react';
 
 import type { DataSource } from '../../datasource';
-import { PresetFormat, PresetInfo, StlQuery } from '../../types';
+import { PresetFormat, PresetInfo, PresetSql, StlQuery } from '../../types';
 import { ClusterPicker } from './ClusterPicker';
+import { PresetSqlPreview } from './PresetSqlPreview';
 import { useResource } from './useResource';
 
 interface Props {
@@ -12,6 +13,7 @@ interface Props {
   query: StlQuery;
   onChange: (query: StlQuery) => void;
   onRunQuery: () => void;
+  range?: TimeRange;
 }
 
 // Presets for template variables are offered by the variable editor instead.
@@ -24,8 +26,16 @@ const FORMAT_LABELS: Record<PresetFormat, string> = {
   variable: 'variable values',
 };
 
-export function DiagnosticsEditor({ datasource, query, onChange, onRunQuery }: Props) {
+export function DiagnosticsEditor({ datasource, query, onChange, onRunQuery, range }: Props) {
   const presets = useResource(useCallback(() => datasource.getPresets(), [datasource]));
+  const [showSql, setShowSql] = useState(false);
+
+  // The preset's SQL becomes the query's; its format carries over where a SQL query has it.
+  const onEditAsSql = (sql: PresetSql) => {
+    const format = sql.format === 'time_series' || sql.format === 'table' ? sql.format : undefined;
+    onChange({ ...query, queryType: 'sql', rawSql: sql.sql, format, preset: undefined });
+    onRunQuery();
+  };
 
   const options = useMemo(
     () =>
@@ -61,6 +71,23 @@ export function DiagnosticsEditor({ datasource, query, onChange, onRunQuery }: P
       {selected?.description && (
         <div data-testid="stl-preset-description">
           <Text color="secondary">{selected.description}</Text>
+        </div>
+      )}
+      {query.preset && (
+        <div>
+          <Button
+            variant="secondary"
+            fill="text"
+            size="sm"
+            icon={showSql ? 'angle-down' : 'angle-right'}
+            aria-expanded={showSql}
+            onClick={() => setShowSql(!showSql)}
+          >
+            {showSql ? 'Hide SQL' : 'Show SQL'}
+          </Button>
+          {showSql && (
+            <PresetSqlPreview datasource={datasource} query={query} range={range} onEditAsSql={onEditAsSql} />
+          )}
         </div>
       )}
       <InlineField label="Clusters" labelWidth={14} tooltip="Leave empty for all clusters">

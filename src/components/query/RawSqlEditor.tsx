@@ -1,10 +1,12 @@
 import { SelectableValue } from '@grafana/data';
 import { SQLEditor } from '@grafana/plugin-ui';
-import { InlineField, Select, Stack, Text } from '@grafana/ui';
-import React, { useCallback, useMemo } from 'react';
+import { Button, InlineField, Select, Stack, Text } from '@grafana/ui';
+import React, { useCallback, useMemo, useState } from 'react';
 
 import type { DataSource } from '../../datasource';
 import { QueryFormat, StlQuery } from '../../types';
+import { formatSql } from './formatSql';
+import { MacroReference } from './MacroReference';
 import { archiveSqlLanguage } from './sqlLanguage';
 import { useResource } from './useResource';
 
@@ -25,7 +27,22 @@ interface Props {
 export function RawSqlEditor({ datasource, query, onChange, onRunQuery, showFormat = true }: Props) {
   const macros = useResource(useCallback(() => datasource.getMacros(), [datasource]));
   const getTables = useCallback(() => datasource.getTables(), [datasource]);
-  const language = useMemo(() => archiveSqlLanguage(getTables, macros.value ?? []), [getTables, macros.value]);
+  const engine = datasource.engine;
+  const language = useMemo(
+    () => ({
+      ...archiveSqlLanguage(getTables, macros.value ?? []),
+      formatter: (sql: string) => formatSql(sql, engine),
+    }),
+    [getTables, macros.value, engine]
+  );
+  const [showMacros, setShowMacros] = useState(false);
+
+  const onFormat = () => {
+    const rawSql = formatSql(query.rawSql ?? '', engine);
+    if (rawSql !== query.rawSql) {
+      onChange({ ...query, rawSql });
+    }
+  };
 
   const onSqlChange = (rawSql: string, run: boolean) => {
     if (rawSql !== query.rawSql || run) {
@@ -54,6 +71,30 @@ export function RawSqlEditor({ datasource, query, onChange, onRunQuery, showForm
           />
         </div>
       )}
+      <Stack direction="row" gap={1}>
+        <Button
+          variant="secondary"
+          size="sm"
+          icon="brackets-curly"
+          onClick={onFormat}
+          disabled={!query.rawSql?.trim()}
+          tooltip="Lay out the SQL; macros and template variables stay as written"
+        >
+          Format SQL
+        </Button>
+        <Button
+          variant="secondary"
+          fill="text"
+          size="sm"
+          icon="question-circle"
+          aria-expanded={showMacros}
+          onClick={() => setShowMacros(!showMacros)}
+          disabled={!macros.value}
+        >
+          {showMacros ? 'Hide macros' : 'Macros'}
+        </Button>
+      </Stack>
+      {showMacros && macros.value && <MacroReference macros={macros.value} />}
       {macros.error && <Text color="warning">Macro completion unavailable: {macros.error}</Text>}
       {showFormat && (
         <InlineField label="Format" labelWidth={14}>
