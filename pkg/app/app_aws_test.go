@@ -15,6 +15,7 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awstest"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/simtest"
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
 // archivePrefix is the key prefix of the archive in the test buckets.
@@ -90,7 +91,8 @@ func (d *s3Deployment) download(t *testing.T) string {
 // reach it: downloads, as opposed to listings.
 type objectReads struct {
 	endpoint string
-	n        atomic.Int64
+	n        atomic.Int64 // archive objects
+	layouts  atomic.Int64 // layout records
 }
 
 func countObjectReads(t *testing.T, endpoint string) *objectReads {
@@ -111,7 +113,12 @@ func countObjectReads(t *testing.T, endpoint string) *objectReads {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		// Path-style: /<bucket>/<key> reads an object, /<bucket>?list-type=2 lists.
 		_, key, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
-		if req.Method == http.MethodGet && key != "" {
+		switch {
+		case req.Method != http.MethodGet || key == "":
+		case strings.HasSuffix(key, "/"+tables.LayoutName):
+			// A layout record (compaction's): read before each table is listed.
+			r.layouts.Add(1)
+		default:
 			r.n.Add(1)
 		}
 		proxy.ServeHTTP(w, req)

@@ -49,6 +49,8 @@ func RunChildFromEnv(ctx context.Context) (ran bool, err error) {
 		return false, nil
 	case "export":
 		return true, ExportChild(ctx, os.Getenv(childURL), os.Getenv(childTable), os.Getenv(childPath))
+	case "compact":
+		return true, CompactChild(ctx, os.Getenv(childPath), os.Getenv(childTable), os.Getenv(childCluster), os.Getenv(childDay))
 	default:
 		return true, fmt.Errorf("bench: unknown child %q in %s", os.Getenv(ChildEnv), ChildEnv)
 	}

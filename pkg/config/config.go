@@ -35,6 +35,10 @@ type Config struct {
 	// SSM, when set, adds the clusters kept in SSM Parameter Store under the 2018 solution's
 	// parameter names. They are read when the exporter starts, not here.
 	SSM *SSM
+	// Compaction tunes the compaction of closed days.
+	Compaction Compaction
+	// Retention maps a table to how long its days are kept; a table not in it is kept forever.
+	Retention map[string]time.Duration
 }
 
 // SSM is where cluster settings are read from Parameter Store: <prefix>.global.enabled_cluster_list,

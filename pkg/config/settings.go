@@ -234,6 +234,8 @@ func decode(root *object) Config {
 	}
 	ex.done()
 
+	decodeCompaction(root, &cfg)
+
 	q := root.object("query")
 	q.str("engine", &cfg.Query.Engine)
 	q.duration("timeout", &cfg.Query.Timeout)

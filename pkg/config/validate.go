@@ -35,6 +35,7 @@ func validate(probs *problems, cfg *Config) {
 	clusters := validateClusters(probs, cfg)
 	validateCustomQueries(probs, cfg.CustomQueries, clusters)
 	validatePresets(probs, cfg.Presets)
+	validateCompaction(probs, cfg)
 	if cfg.Export.Enabled && len(cfg.Export.Tables) == 0 && len(cfg.CustomQueries) == 0 {
 		probs.add("jsonData.export.tables", "empty, and there are no customQueries: nothing to export (leave tables out for all STL tables)")
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/compact"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
@@ -53,14 +54,24 @@ type Options struct {
 	Connect func(ctx context.Context, c config.Cluster, queryGroup string) (*redshift.Conn, error)
 	// OnResult, when set, is called after each cluster cycle of Run.
 	OnResult func(Result)
-	// MaxWindow, when set, bounds the length of a window (a backfill is then cut into
-	// windows of at most this long). Default: a window runs to now − lag or midnight.
-	MaxWindow time.Duration
 	// GapCheckAfter is how far behind a table's watermark must be before a cycle looks for
 	// history lost to STL retention (one extra query per table). Default the larger of three
 	// intervals and 10 minutes: retention is days, so a shorter outage cannot lose rows.
 	GapCheckAfter time.Duration
+	// MaxWindow, when positive, bounds a window's length, as the interval does in steady state:
+	// a backfill then writes the objects a live exporter would have (the query benchmark's
+	// steady-state layout). Default: a window runs to now − lag or the end of its day.
+	MaxWindow time.Duration
+	// MaintainEvery is how often a cluster's cycle also compacts its closed days and applies
+	// retention, under the same lease (default DefaultMaintainEvery; negative: never).
+	MaintainEvery time.Duration
+	// DayGate decides which days are closed for compaction; default the watermark past the
+	// day's end plus the lag (compact.WatermarkGate).
+	DayGate compact.DayGate
 }
+
+// DefaultMaintainEvery is how often the scheduler compacts and applies retention per cluster.
+const DefaultMaintainEvery = time.Hour
 
 // Exporter exports the tables of the configured clusters.
 type Exporter struct {
@@ -74,6 +85,12 @@ type Exporter struct {
 	mu       sync.Mutex
 	conns    map[string]*redshift.Conn
 	verified map[string]*verifyMemo
+
+	// compactor compacts closed days and applies retention after a cycle; nil when neither is
+	// configured or the archive cannot list objects.
+	compactor    *compact.Compactor
+	retention    map[string]time.Duration
+	maintainedAt map[string]time.Time
 }
 
 // New makes an exporter for a validated configuration.
@@ -106,6 +123,19 @@ func New(cfg config.Config, store state.Store, archive storage.Archive, opts Opt
 		}
 		for _, n := range names {
 			e.targets[n] = append(e.targets[n], t)
+		}
+	}
+	if opts.MaintainEvery >= 0 && (cfg.CompactionEnabled() || len(cfg.Retention) > 0) {
+		c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{})
+		if err != nil {
+			// An archive that cannot list or delete (a wrapper in a test) is exported as before.
+			opts.Log.Warn("no compaction or retention", "error", err)
+		} else {
+			e.compactor, e.retention = c, cfg.Retention
+			e.maintainedAt = map[string]time.Time{}
+			if !cfg.CompactionEnabled() {
+				c.DisableCompaction()
+			}
 		}
 	}
 	return e, nil
@@ -151,6 +181,9 @@ type Result struct {
 	Verify *VerifyResult
 	// Holder is that other exporter's lease when Skipped: its owner and when the lease expires.
 	Holder state.Lease
+	// Maintenance is the compaction and retention run after the cycle, if one was due. Its
+	// failures are logged and leave the export alone.
+	Maintenance *compact.Result
 }
 
 // TableResult is the outcome of one cycle on one table.
@@ -281,7 +314,37 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 	if ctx.Err() == nil {
 		res.Verify = e.verifyDue(ctx, conn)
 	}
+	e.maintain(ctx, &res)
 	return res
+}
+
+// maintain compacts the cluster's closed days and applies retention, at most every
+// MaintainEvery, while the cycle still holds the cluster's lease.
+func (e *Exporter) maintain(ctx context.Context, res *Result) {
+	if e.compactor == nil || ctx.Err() != nil {
+		return
+	}
+	every := e.opts.MaintainEvery
+	if every == 0 {
+		every = DefaultMaintainEvery
+	}
+	e.mu.Lock()
+	last := e.maintainedAt[res.Cluster]
+	due := time.Since(last) >= every
+	if due {
+		e.maintainedAt[res.Cluster] = time.Now()
+	}
+	e.mu.Unlock()
+	if !due {
+		return
+	}
+	m := e.compactor.Cluster(ctx, res.Cluster, e.targets[res.Cluster], e.retention)
+	res.Maintenance = &m
+	if err := m.Failed(); err != nil {
+		e.opts.Log.Error("compaction failed", "cluster", res.Cluster, "error", err)
+	} else {
+		e.opts.Log.Info(m.String())
+	}
 }
 
 // keepLease renews the lease while the cycle runs and cancels the cycle if the lease is lost,

@@ -96,8 +96,9 @@ func (e *Exporter) nextWindow(ctx context.Context, conn *redshift.Conn, p *state
 	if target.Before(hi) {
 		hi = target
 	}
-	if e.opts.MaxWindow > 0 && hi.Sub(lo) > e.opts.MaxWindow {
-		hi = lo.Add(e.opts.MaxWindow)
+	if m := e.opts.MaxWindow; m > 0 && lo.Add(m).Before(hi) {
+		// Windows end on multiples of m, as a live exporter's would roughly.
+		hi = lo.Add(time.Microsecond).Truncate(m).Add(m)
 	}
 	if !hi.After(lo) {
 		return w, false, false, nil

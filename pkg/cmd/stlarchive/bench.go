@@ -22,7 +22,7 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
-const benchUsage = `usage: stlarchive bench <export|idle|query|verify> --url postgres://USER:PASSWORD@HOST:PORT/DB [flags]
+const benchUsage = `usage: stlarchive bench <export|idle|query|verify|compact> --url postgres://USER:PASSWORD@HOST:PORT/DB [flags]
 
   export   export a 1M-row stl_scan-shaped table to Parquet, against the raw read floor
            (pgx COPY … TO STDOUT into io.Discard), with the export's peak RSS
@@ -32,6 +32,8 @@ const benchUsage = `usage: stlarchive bench <export|idle|query|verify> --url pos
            time, statements and its share of the exporter, against the idle export cycle
   query    the query-volume preset on the embedded engine against the same SQL on the
            source PostgreSQL, over 30 days × 10 clusters; p50 of the overview dashboard
+           (--layout steady: one object per export interval, before and after compaction)
+  compact  compaction of one day of stl_scan at 10× the simulator's rate: time, peak RSS
 
 The database URL can also come from STLARCHIVE_BENCH_DATABASE_URL. scripts/bench.sh starts a
 throwaway PostgreSQL and runs both.
@@ -69,6 +71,8 @@ func runBench(ctx context.Context, args []string) error {
 		return runBenchQuery(ctx, args[1:])
 	case "verify":
 		return benchVerify(ctx, args[1:])
+	case "compact":
+		return benchCompact(ctx, args[1:])
 	}
 	fmt.Fprint(os.Stderr, benchUsage)
 	return usagef("unknown benchmark %q", args[0])

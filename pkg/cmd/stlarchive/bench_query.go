@@ -22,6 +22,7 @@ import (
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/app"
 	"github.com/stlarchive/redshift-stl-archive/pkg/bench"
+	"github.com/stlarchive/redshift-stl-archive/pkg/compact"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
@@ -54,11 +55,15 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	runs := fs.Int("runs", 5, "timed runs of each query")
 	only := fs.String("tables", "", "comma-separated tables to export (default all; stl_query is all query_volume needs)")
 	dashboard := fs.String("dashboard", "provisioning/dashboards/stlarchive/overview.json", "overview dashboard whose panels are timed")
+	layout := fs.String("layout", "backfill", `"backfill": one object per table, cluster and day; "steady": one per export interval, as a live exporter writes them (288 a day at 5m), timed before and after compaction`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *pg == "" {
 		return usagef("--pg is required")
+	}
+	if *layout != "backfill" && *layout != "steady" {
+		return usagef("--layout: want backfill or steady, got %q", *layout)
 	}
 	server, err := url.Parse(*pg)
 	if err != nil {
@@ -66,8 +71,14 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	}
 	out := os.Stdout
 	cfg := config.Defaults()
-	cfg.Archive.Path = filepath.Join(*dir, "archive")
-	cfg.State.Path = filepath.Join(*dir, "archive", ".state", "export.db")
+	archiveDir := "archive"
+	expOpts := export.Options{MaintainEvery: -1}
+	if *layout == "steady" {
+		archiveDir = "archive-steady"
+		expOpts.MaxWindow = cfg.Export.Interval
+	}
+	cfg.Archive.Path = filepath.Join(*dir, archiveDir)
+	cfg.State.Path = filepath.Join(*dir, archiveDir, ".state", "export.db")
 	cfg.Export.Concurrency = 2
 	cfg.Export.Timeout = 4 * time.Hour
 	cfg.Query.Timeout = 10 * time.Minute
@@ -109,7 +120,7 @@ func runBenchQuery(ctx context.Context, args []string) error {
 
 	// 2. The archive, by the real exporter.
 	start = time.Now()
-	exp, err := export.Open(cfg, export.Options{})
+	exp, err := export.Open(cfg, expOpts)
 	if err != nil {
 		return err
 	}
@@ -131,9 +142,105 @@ func runBenchQuery(ctx context.Context, args []string) error {
 		return err
 	}
 	defer queries.Close()
-	svc := queries.Service
+	// Connections are opened before timing: the comparison is of the queries, not of log-ins.
+	conns := make([]*pgx.Conn, len(cfg.Clusters))
+	for i, c := range cfg.Clusters {
+		if conns[i], err = connect(ctx, c, c.Database); err != nil {
+			return err
+		}
+		defer conns[i].Close(context.WithoutCancel(ctx))
+	}
+	m := queryBench{svc: queries.Service, conns: conns, queryGroup: cfg.Export.QueryGroup, days: *days, clusters: *n, runs: *runs, dashboard: *dashboard}
+	if *layout == "backfill" {
+		t, err := m.run(ctx, out)
+		if err != nil {
+			return err
+		}
+		return benchIsolation(ctx, out, cfg, queries.Service, t.panels, t.from, t.to, *runs)
+	}
+
+	fmt.Fprintf(out, "\n— steady-state layout, before compaction: %s\n", objectsPerDay(ctx, cfg))
+	before, err := m.run(ctx, out)
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	store := exp.Store()
+	c, err := compact.FromConfig(cfg, store, exp.Archive(), nil, compact.Options{Grace: time.Nanosecond})
+	if err != nil {
+		return err
+	}
+	for _, cl := range cfg.Clusters {
+		ts, err := compact.TablesOf(cfg, cl.Name)
+		if err != nil {
+			return err
+		}
+		// Twice: the second run deletes the windows the first replaced (a grace of 1 ns: no
+		// query runs meanwhile).
+		for range 2 {
+			if err := c.Cluster(ctx, cl.Name, ts, nil).Failed(); err != nil {
+				return fmt.Errorf("bench query: compact %s: %w", cl.Name, err)
+			}
+		}
+	}
+	fmt.Fprintf(out, "\n— compacted in %s: %s\n", time.Since(start).Round(time.Second), objectsPerDay(ctx, cfg))
+	after, err := m.run(ctx, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nsteady-state layout, %d days × %d clusters (medians)\n", *days, *n)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "\tbefore compaction\tafter compaction\tsource PostgreSQL\t\n")
+	fmt.Fprintf(tw, "query_volume\t%s\t%s\t%s\t\n", before.volume.Round(time.Millisecond), after.volume.Round(time.Millisecond), after.source.Round(time.Millisecond))
+	fmt.Fprintf(tw, "  × faster than the source\t%.1f×\t%.1f×\t1×\t\n", float64(before.source)/float64(before.volume), float64(after.source)/float64(after.volume))
+	fmt.Fprintf(tw, "overview dashboard, all panels\t%s\t%s\t\t\n", before.overview.Round(time.Millisecond), after.overview.Round(time.Millisecond))
+	return tw.Flush()
+}
+
+// objectsPerDay describes the objects per closed (table, cluster, day) of the archive.
+func objectsPerDay(ctx context.Context, cfg config.Config) string {
+	st, err := app.Layout(ctx, cfg)
+	if err != nil {
+		return err.Error()
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	days, objs, most := 0, 0, 0
+	for _, s := range st {
+		for _, d := range s.Days {
+			if d.Day < today && d.State != "retired" {
+				days++
+				objs += d.Objects
+				most = max(most, d.Objects)
+			}
+		}
+	}
+	if days == 0 {
+		return "no closed day"
+	}
+	return fmt.Sprintf("%d objects in %d closed (table, cluster, day)s: %.1f per day on average, %d at most", objs, days, float64(objs)/float64(days), most)
+}
+
+// queryBench times query_volume on the engine and on the source, and the overview dashboard.
+type queryBench struct {
+	svc                  *query.Service
+	conns                []*pgx.Conn
+	queryGroup           string
+	days, clusters, runs int
+	dashboard            string
+}
+
+// benchTimes are the medians of one measurement, and the overview panels and range it timed.
+type benchTimes struct {
+	volume, source, overview time.Duration
+	panels                   []panel
+	from, to                 time.Time
+}
+
+func (m queryBench) run(ctx context.Context, out io.Writer) (benchTimes, error) {
+	var res benchTimes
+	svc := m.svc
 	to := time.Now().UTC().Truncate(time.Second)
-	from := to.Add(-time.Duration(*days) * 24 * time.Hour)
+	from := to.Add(-time.Duration(m.days) * 24 * time.Hour)
 	interval := query.AutoInterval(from, to)
 
 	volume := func() (int64, error) {
@@ -143,35 +250,28 @@ func runBenchQuery(ctx context.Context, args []string) error {
 		}
 		return sumFrames(ans), nil
 	}
-	// Connections are opened before timing: the comparison is of the queries, not of log-ins.
-	conns := make([]*pgx.Conn, len(cfg.Clusters))
-	for i, c := range cfg.Clusters {
-		if conns[i], err = connect(ctx, c, c.Database); err != nil {
-			return err
-		}
-		defer conns[i].Close(context.WithoutCancel(ctx))
-	}
-	source := func() (int64, error) { return sourceVolume(ctx, conns, cfg.Export.QueryGroup, from, to, interval) }
+	source := func() (int64, error) { return sourceVolume(ctx, m.conns, m.queryGroup, from, to, interval) }
 	var engineTimes, sourceTimes []time.Duration
 	var engineCount, sourceCount int64
-	for range *runs {
+	for range m.runs {
 		d, c, err := timed(volume)
 		if err != nil {
-			return fmt.Errorf("bench query: query_volume on the engine: %w", err)
+			return res, fmt.Errorf("bench query: query_volume on the engine: %w", err)
 		}
 		engineTimes, engineCount = append(engineTimes, d), c
 		d, c, err = timed(source)
 		if err != nil {
-			return fmt.Errorf("bench query: query_volume on PostgreSQL: %w", err)
+			return res, fmt.Errorf("bench query: query_volume on PostgreSQL: %w", err)
 		}
 		sourceTimes, sourceCount = append(sourceTimes, d), c
 	}
 	em, sm := medianOf(engineTimes), medianOf(sourceTimes)
-	fmt.Fprintf(out, "\nquery_volume over %d days × %d clusters (interval %s, %d runs each, interleaved)\n", *days, *n, interval, *runs)
+	res.volume, res.source = em, sm
+	fmt.Fprintf(out, "\nquery_volume over %d days × %d clusters (interval %s, %d runs each, interleaved)\n", m.days, m.clusters, interval, m.runs)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "\tmedian\tqueries counted\t\n")
 	fmt.Fprintf(tw, "embedded engine (DuckDB)\t%s\t%d\t\n", em.Round(time.Millisecond), engineCount)
-	fmt.Fprintf(tw, "source PostgreSQL (sum of %d databases)\t%s\t%d\t\n", *n, sm.Round(time.Millisecond), sourceCount)
+	fmt.Fprintf(tw, "source PostgreSQL (sum of %d databases)\t%s\t%d\t\n", m.clusters, sm.Round(time.Millisecond), sourceCount)
 	tw.Flush()
 	fmt.Fprintf(out, "ratio: %.1f× faster (target ≥ 10×)\n", float64(sm)/float64(em))
 	if engineCount != sourceCount {
@@ -179,17 +279,17 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	}
 
 	// 4. The overview dashboard.
-	panels, rangeDur, err := overviewPanels(*dashboard)
+	panels, rangeDur, err := overviewPanels(m.dashboard)
 	if err != nil {
-		return err
+		return res, err
 	}
 	pfrom := to.Add(-rangeDur)
-	fmt.Fprintf(out, "\noverview dashboard: %d panels over the last %s (%d runs)\n", len(panels), rangeDur, *runs)
+	fmt.Fprintf(out, "\noverview dashboard: %d panels over the last %s (%d runs)\n", len(panels), rangeDur, m.runs)
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "panel\tp50\n")
 	var whole []time.Duration
 	perPanel := make([][]time.Duration, len(panels))
-	for range *runs {
+	for range m.runs {
 		t0 := time.Now()
 		for i, p := range panels {
 			d, _, err := timed(func() (int64, error) {
@@ -197,7 +297,7 @@ func runBenchQuery(ctx context.Context, args []string) error {
 				return 0, err
 			})
 			if err != nil {
-				return fmt.Errorf("bench query: panel %q: %w", p.title, err)
+				return res, fmt.Errorf("bench query: panel %q: %w", p.title, err)
 			}
 			perPanel[i] = append(perPanel[i], d)
 		}
@@ -206,11 +306,10 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	for i, p := range panels {
 		fmt.Fprintf(tw, "%s\t%s\n", p.title, medianOf(perPanel[i]).Round(100*time.Microsecond))
 	}
-	fmt.Fprintf(tw, "every panel, one after another\t%s\n", medianOf(whole).Round(100*time.Microsecond))
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return benchIsolation(ctx, out, cfg, svc, panels, pfrom, to, *runs)
+	res.overview = medianOf(whole)
+	fmt.Fprintf(tw, "every panel, one after another\t%s\n", res.overview.Round(100*time.Microsecond))
+	res.panels, res.from, res.to = panels, pfrom, to
+	return res, tw.Flush()
 }
 
 // benchIsolation measures what running the embedded engine in worker processes costs, against

@@ -142,12 +142,16 @@ func runStatus(ctx context.Context, args []string) error {
 	var cf configFlags
 	cf.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
+	days := fs.Bool("days", false, "show each day's objects: the exporter's windows, compacted or retired")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	cfg, err := cf.load()
 	if err != nil {
 		return err
+	}
+	if *days {
+		return printDays(ctx, cfg, *asJSON)
 	}
 	store, err := export.OpenStore(cfg)
 	if err != nil {

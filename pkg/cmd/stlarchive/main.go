@@ -9,6 +9,8 @@
 //	stlarchive simulate                STL-shaped tables and a live workload in PostgreSQL
 //	stlarchive bench export|idle|query benchmarks against a baseline measured in the same run
 //	stlarchive query [--preset ID|SQL] a diagnostic or SQL over the archive, as the datasource runs it
+//	stlarchive compact                 merge each closed day's objects into a few sorted ones
+//	stlarchive retain                  delete the days past each table's retention
 //
 // Exit status: 0 on success, 1 when a cluster failed (each failure is named on stderr) or, for
 // verify, when the archive differs from the source and was not healed, 2 on a usage or
@@ -59,6 +61,8 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"simulate": runSimulate,
 	"bench":    runBench,
 	"query":    runQuery,
+	"compact":  runCompact,
+	"retain":   runRetain,
 	"verify":   runVerify,
 }
 
@@ -73,6 +77,8 @@ commands:
   bench      benchmarks: bench export | idle | query (docs/benchmarks.md)
   query      run a diagnostic preset or SQL over the archive (--preset ID | "SQL")
   catalog    create or update the Glue tables Athena reads the S3 archive through
+  compact    merge each closed day's objects into one (or a few) sorted objects
+  retain     delete the days past each table's retention
 
 Every command reads the datasource provisioning file that Grafana reads:
   --config FILE|DIR    (default provisioning/datasources)

@@ -74,6 +74,27 @@ func NewWriter(w io.Writer, cols []source.Column, opts ...Option) (*Writer, erro
 	for _, o := range opts {
 		o(&cfg)
 	}
+	root, err := schemaOf(cols)
+	if err != nil {
+		return nil, err
+	}
+	var unbounded []string
+	for _, c := range cols {
+		if c.Kind == source.KindText || c.Kind == source.KindNumeric && !c.Unscaled() {
+			unbounded = append(unbounded, c.Name)
+		}
+	}
+	wopts, err := writerOptions(cfg, parquet.NewSchema("row", root), unbounded)
+	if err != nil {
+		return nil, err
+	}
+	pw := parquet.NewWriter(w, wopts...)
+	return &Writer{pw: pw, cols: cols, rowGroupRows: cfg.rowGroupRows}, nil
+}
+
+// writerOptions are the settings of every archive file: the codec, statistics in the column
+// index and chunks only, and no min/max for the unbounded columns.
+func writerOptions(cfg config, schema *parquet.Schema, unbounded []string) ([]parquet.WriterOption, error) {
 	var codec compress.Codec
 	switch cfg.compression {
 	case Snappy:
@@ -85,30 +106,23 @@ func NewWriter(w io.Writer, cols []source.Column, opts ...Option) (*Writer, erro
 	default:
 		return nil, fmt.Errorf("parquetfile: unknown compression %d", cfg.compression)
 	}
-	root, err := schemaOf(cols)
-	if err != nil {
-		return nil, err
-	}
 	// The codec is set explicitly: parquet-go's own default would be LZ4 HC, which is an order
 	// of magnitude slower than the export's read.
 	wopts := []parquet.WriterOption{
-		parquet.NewSchema("row", root),
+		schema,
 		parquet.Compression(codec),
 		// Min/max go to the column index and the chunk statistics, which readers use; copies
 		// in every data page header would cost their computation a second time.
 		parquet.DataPageStatistics(false),
 	}
-	for _, c := range cols {
-		if c.Kind == source.KindText || c.Kind == source.KindNumeric && !c.Unscaled() {
-			// Min/max of text pages cost a quarter of the writer's CPU on stl_scan and prune
-			// nothing: STL text (table names, flags, statement chunks) is not sorted, so every
-			// row group spans almost the whole range; and a byte-wise min/max of decimal text
-			// would be wrong. Time and number columns keep theirs.
-			wopts = append(wopts, parquet.SkipPageBounds(c.Name))
-		}
+	for _, name := range unbounded {
+		// Min/max of text pages cost a quarter of the writer's CPU on stl_scan and prune
+		// nothing: STL text (table names, flags, statement chunks) is not sorted, so every
+		// row group spans almost the whole range; and a byte-wise min/max of decimal text
+		// would be wrong. Time and number columns keep theirs.
+		wopts = append(wopts, parquet.SkipPageBounds(name))
 	}
-	pw := parquet.NewWriter(w, wopts...)
-	return &Writer{pw: pw, cols: cols, rowGroupRows: cfg.rowGroupRows}, nil
+	return wopts, nil
 }
 
 // Rows is the number of rows written so far.

@@ -19,6 +19,9 @@ import (
 // s3API is the part of the S3 client the archive uses.
 type s3API interface {
 	manager.UploadAPIClient
+	s3.ListObjectsV2APIClient
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, opts ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 }
 
 var _ s3API = (*s3.Client)(nil)
@@ -271,5 +274,51 @@ func (o *s3Object) Abort() error {
 	// CompleteMultipartUpload, and aborts a multipart upload it started.
 	o.pw.CloseWithError(errAborted)
 	<-o.done
+	return nil
+}
+
+// List implements Objects.
+func (a *S3) List(ctx context.Context, prefix string) ([]Info, error) {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(a.opts.Bucket), Prefix: aws.String(a.opts.Prefix + prefix)}
+	var out []Info
+	p := s3.NewListObjectsV2Paginator(a.client, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, a.wrap("list "+prefix, err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, Info{Key: strings.TrimPrefix(aws.ToString(o.Key), a.opts.Prefix), Size: aws.ToInt64(o.Size)})
+		}
+	}
+	return out, nil
+}
+
+// Open implements Objects.
+func (a *S3) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	full, err := a.key(key)
+	if err != nil {
+		return nil, err
+	}
+	out, err := a.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(a.opts.Bucket), Key: aws.String(full)})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
+		}
+		return nil, a.wrap("read "+key, err)
+	}
+	return out.Body, nil
+}
+
+// Delete implements Objects. S3 answers a missing key with success.
+func (a *S3) Delete(ctx context.Context, key string) error {
+	full, err := a.key(key)
+	if err != nil {
+		return err
+	}
+	if _, err := a.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(a.opts.Bucket), Key: aws.String(full)}); err != nil {
+		return a.wrap("delete "+key, err)
+	}
 	return nil
 }

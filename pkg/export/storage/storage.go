@@ -5,6 +5,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -26,3 +27,25 @@ type Object interface {
 	// Abort discards what was written. Safe after Commit (then it does nothing).
 	Abort() error
 }
+
+// Objects reads, lists and removes what Create wrote: compaction and retention rewrite closed
+// days with it. Keys are relative to the archive root, as for Create.
+type Objects interface {
+	// List returns the objects whose keys start with prefix (a folder ends in "/"), sorted by
+	// key. Objects being written are not listed.
+	List(ctx context.Context, prefix string) ([]Info, error)
+	// Open reads the object at key; ErrNotFound when there is none.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// Delete removes the object at key. A missing object is not an error, so a deletion that a
+	// crash interrupted can simply be done again.
+	Delete(ctx context.Context, key string) error
+}
+
+// Info describes one listed object.
+type Info struct {
+	Key  string
+	Size int64
+}
+
+// ErrNotFound is returned by Open for a key that holds no object.
+var ErrNotFound = errors.New("storage: no such object")

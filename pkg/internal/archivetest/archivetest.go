@@ -72,9 +72,20 @@ func Diff(archive, source Rows) string {
 	return b.String()
 }
 
-// Objects lists the Parquet objects of a table and cluster, sorted.
+// Objects lists the Parquet objects that hold a table on a cluster, sorted: those the layout
+// record chooses (docs/compaction.md) — the window objects of the days it does not name, the
+// compacted parts of those it does. Objects it no longer chooses (waiting for deletion) are not
+// rows of the archive.
 func Objects(root, table, cluster string) ([]string, error) {
 	dir := filepath.Join(root, table, "cluster="+cluster)
+	var layout tables.Layout
+	if b, err := os.ReadFile(filepath.Join(dir, tables.LayoutName)); err == nil {
+		if layout, err = tables.ParseLayout(b); err != nil {
+			return nil, err
+		}
+	} else if !os.IsNotExist(err) {
+		return nil, err
+	}
 	var out []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if os.IsNotExist(err) {
@@ -83,7 +94,24 @@ func Objects(root, table, cluster string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+		if d.IsDir() || !strings.HasSuffix(p, ".parquet") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		day, gen, ok := tables.ObjectOf(filepath.ToSlash(rel))
+		if !ok {
+			// Not an object of the layout (a custom name in an old test archive): kept.
+			out = append(out, p)
+			return nil
+		}
+		d2, named := layout.Days[day]
+		switch {
+		case !named && gen == 0:
+			out = append(out, p)
+		case named && !d2.Retired && gen == d2.Generation && filepath.Base(p) < fmt.Sprintf("part-%05d.parquet", d2.Parts):
 			out = append(out, p)
 		}
 		return nil

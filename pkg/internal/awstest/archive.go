@@ -59,6 +59,9 @@ func (s *S3Server) Get(t testing.TB, bucket, key, dst string) {
 	}
 }
 
+// compactedKeyRe matches the keys compaction writes: a layout record or a compacted part.
+var compactedKeyRe = regexp.MustCompile(`^([a-z_][a-z0-9_]*)/cluster=[^/]+/(?:_layout\.json|compacted/day=\d{4}-\d{2}-\d{2}/g\d+/part-\d{5}\.parquet)$`)
+
 // DownloadArchive copies the archive the exporter wrote under prefix into root, keys under the
 // prefix becoming paths under root, after checking that every key of the bucket follows the
 // archive layout and names a known table. It returns the keys.
@@ -68,6 +71,10 @@ func (s *S3Server) DownloadArchive(t testing.TB, bucket, prefix, root string) []
 	for _, key := range keys {
 		rel, ok := strings.CutPrefix(key, prefix)
 		m := archiveKeyRe.FindStringSubmatch(rel)
+		if m == nil {
+			// Compaction's layout records and compacted parts (tables.LayoutKey, PartKey).
+			m = compactedKeyRe.FindStringSubmatch(rel)
+		}
 		if !ok || m == nil {
 			t.Fatalf("object %s is not under the layout %s<table>/cluster=<c>/day=<YYYY-MM-DD>/<lo>_<hi>.parquet", key, prefix)
 		}

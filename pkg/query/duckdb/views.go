@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -38,19 +42,16 @@ type catalog struct {
 	mu     sync.Mutex
 	kinds  map[string]viewKind
 	broken map[string]string // table → why its view could not be built
+	// layouts is, per table, the layout records and patterns its view was built from
+	// (docs/compaction.md); matching holds the glob patterns known to match a file.
+	layouts  map[string]string
+	matching map[string]bool
 }
 
 // viewSet is what a query may read: the usable views, and the tables whose view is broken.
 type viewSet struct {
 	usable map[string]bool
 	broken map[string]string
-}
-
-// fileGlob matches the Parquet objects of one table. Object names start with the window's
-// timestamp (tables.ObjectKey), so "[0-9]*" leaves out files being written (".name" and
-// "*.parquet.tmp*"), which must never be read half-written.
-func (c *catalog) fileGlob(table string) string {
-	return filepath.Join(c.root, table, "cluster=*", "day=*", "[0-9]*.parquet")
 }
 
 func (c *catalog) snapshot() viewSet {
@@ -79,6 +80,10 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 	if c.kinds == nil {
 		c.kinds = map[string]viewKind{}
 		c.broken = map[string]string{}
+		c.layouts = map[string]string{}
+	}
+	if c.matching == nil || full {
+		c.matching = map[string]bool{}
 	}
 	present := map[string]bool{}
 	entries, err := os.ReadDir(c.root)
@@ -102,22 +107,30 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 	}
 	for name := range candidates {
 		have, broken := c.kinds[name], c.broken[name] != ""
-		if have == filesView && present[name] && !full && !broken {
+		var layouts tableLayouts
+		if present[name] {
+			// Compaction and retention switch a day's objects by replacing a layout record:
+			// a view follows the records it was built from, read again before every query.
+			var err error
+			if layouts, err = c.readLayouts(name); err != nil {
+				c.broken[name] = err.Error()
+				continue
+			}
+		}
+		if have == filesView && present[name] && !full && !broken && layouts.signature == c.layouts[name] {
 			continue
 		}
 		want := noView
-		if present[name] {
-			if files, _ := filepath.Glob(c.fileGlob(name)); len(files) > 0 {
-				want = filesView
-			}
+		if present[name] && len(layouts.patterns)+len(layouts.parts) > 0 {
+			want = filesView
 		}
 		if _, stl := tables.Lookup(name); stl && want == noView {
 			want = emptyView
 		}
-		if want == have && !broken {
+		if want == have && !broken && (want != filesView || layouts.signature == c.layouts[name]) {
 			continue
 		}
-		if err := c.apply(ctx, name, want); err != nil {
+		if err := c.apply(ctx, name, want, layouts); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
@@ -125,12 +138,119 @@ func (c *catalog) refresh(ctx context.Context, full bool) error {
 			continue
 		}
 		c.kinds[name] = want
+		c.layouts[name] = layouts.signature
 		delete(c.broken, name)
 	}
 	return nil
 }
 
-func (c *catalog) apply(ctx context.Context, name string, kind viewKind) error {
+// tableLayouts is what a view reads, as the layout records of a table's clusters decide it
+// (docs/compaction.md): the window objects of the days the records do not name, by glob
+// patterns, and the compacted parts of the days they do, by path. A day the records name is
+// never in a pattern: its windows stay for the grace period after the switch, and a view built
+// after it must not even list them, since they may be deleted between the listing and the read.
+type tableLayouts struct {
+	signature string
+	patterns  []string
+	parts     []string
+}
+
+// readLayouts reads the layout records of a table and lists what its view reads. A cluster
+// without a record has one pattern for all its days; a cluster with one has a pattern per day
+// the record does not name. A pattern is used only once it matches a file: DuckDB refuses a
+// pattern that matches nothing, and the first object of a new day is written after its folder
+// is created.
+func (c *catalog) readLayouts(table string) (tableLayouts, error) {
+	var out tableLayouts
+	dirs, _ := filepath.Glob(filepath.Join(c.root, table, "cluster=*"))
+	sort.Strings(dirs)
+	var sig strings.Builder
+	for _, dir := range dirs {
+		cluster := strings.TrimPrefix(filepath.Base(dir), "cluster=")
+		var l tables.Layout
+		b, err := os.ReadFile(filepath.Join(dir, tables.LayoutName))
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		case err != nil:
+			return out, fmt.Errorf("view %s: %w", table, err)
+		default:
+			if l, err = tables.ParseLayout(b); err != nil {
+				return out, fmt.Errorf("view %s: cluster %s: %w", table, cluster, err)
+			}
+			sig.WriteString(cluster)
+			sig.WriteByte(0)
+			sig.Write(b)
+			sig.WriteByte(0)
+		}
+		if len(l.Days) == 0 {
+			out.patterns = c.appendPattern(out.patterns, filepath.Join(dir, "day=*", "[0-9]*.parquet"))
+		} else {
+			entries, err := os.ReadDir(dir)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return out, fmt.Errorf("view %s: %w", table, err)
+			}
+			for _, e := range entries {
+				day, ok := strings.CutPrefix(e.Name(), "day=")
+				if !ok || !e.IsDir() {
+					continue
+				}
+				if _, named := l.Days[day]; !named {
+					out.patterns = c.appendPattern(out.patterns, filepath.Join(dir, e.Name(), "[0-9]*.parquet"))
+				}
+			}
+		}
+		for _, day := range slices.Sorted(maps.Keys(l.Days)) {
+			for _, k := range l.Days[day].Keys(table, cluster, day) {
+				out.parts = append(out.parts, filepath.Join(c.root, filepath.FromSlash(k)))
+			}
+		}
+	}
+	for _, p := range out.patterns {
+		sig.WriteString(p)
+		sig.WriteByte(0)
+	}
+	out.signature = sig.String()
+	return out, nil
+}
+
+// appendPattern adds a glob pattern once it matches a file. Patterns end in "[0-9]*.parquet":
+// object names start with the window's timestamp (tables.ObjectKey), which leaves out files
+// being written (".name" and "*.parquet.tmp*"), never to be read half-written. Window objects leave a plain day
+// only through a record that names the day, so a pattern found to match is not checked again
+// until a full refresh.
+func (c *catalog) appendPattern(patterns []string, p string) []string {
+	if !c.matching[p] {
+		if files, _ := filepath.Glob(p); len(files) == 0 {
+			return patterns
+		}
+		c.matching[p] = true
+	}
+	return append(patterns, p)
+}
+
+// viewSQL is the query of a table's view: the window objects of the days the records do not
+// name, and the compacted parts of those they do.
+func (c *catalog) viewSQL(name string, l tableLayouts) string {
+	const opts = "hive_partitioning = true, union_by_name = true, hive_types = {'cluster': 'VARCHAR', 'day': 'DATE'}"
+	var parts []string
+	for _, list := range [][]string{l.patterns, l.parts} {
+		if len(list) == 0 {
+			continue
+		}
+		quoted := make([]string, len(list))
+		for i, p := range list {
+			quoted[i] = quoteString(p)
+		}
+		parts = append(parts, fmt.Sprintf("SELECT * FROM read_parquet([%s], %s)", strings.Join(quoted, ", "), opts))
+	}
+	if len(parts) == 0 {
+		t, _ := tables.Lookup(name)
+		return emptySelect(t)
+	}
+	return strings.Join(parts, " UNION ALL BY NAME ")
+}
+
+func (c *catalog) apply(ctx context.Context, name string, kind viewKind, layouts tableLayouts) error {
 	var ddl string
 	switch kind {
 	case noView:
@@ -139,8 +259,7 @@ func (c *catalog) apply(ctx context.Context, name string, kind viewKind) error {
 		t, _ := tables.Lookup(name)
 		ddl = "CREATE OR REPLACE VIEW " + quoteIdent(name) + " AS " + emptySelect(t)
 	case filesView:
-		ddl = fmt.Sprintf("CREATE OR REPLACE VIEW %s AS SELECT * FROM read_parquet(%s, hive_partitioning = true, union_by_name = true, hive_types = {'cluster': 'VARCHAR', 'day': 'DATE'})",
-			quoteIdent(name), quoteString(c.fileGlob(name)))
+		ddl = fmt.Sprintf("CREATE OR REPLACE VIEW %s AS %s", quoteIdent(name), c.viewSQL(name, layouts))
 	}
 	if _, err := c.ddl.ExecContext(ctx, ddl); err != nil {
 		return fmt.Errorf("view %s: %s", name, firstLine(err))

@@ -16,6 +16,7 @@ package s3cache
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -27,6 +28,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
 // Options describe the archive in S3 and the local cache of it.
@@ -76,7 +79,9 @@ type Cache struct {
 	files   map[string]*file   // archive key (relative to Prefix) → the file kept for it
 	pins    map[string]int     // archive key → queries that read it now
 	flights map[string]*flight // archive key → the download in progress
-	total   int64              // bytes of all files in the index
+	// layouts are the layout records last read from S3, by their key (tables.LayoutKey).
+	layouts map[string]tables.Layout
+	total   int64 // bytes of all files in the index
 	now     func() time.Time
 }
 
@@ -131,7 +136,7 @@ func newCache(client objectAPI, opts Options) (*Cache, error) {
 		return nil, fmt.Errorf("open s3 cache: %w", err)
 	}
 	c := &Cache{client: client, opts: opts, files: map[string]*file{}, pins: map[string]int{},
-		flights: map[string]*flight{}, now: time.Now}
+		flights: map[string]*flight{}, layouts: map[string]tables.Layout{}, now: time.Now}
 	if err := c.load(); err != nil {
 		return nil, fmt.Errorf("open s3 cache: %w", err)
 	}
@@ -169,7 +174,7 @@ func (c *Cache) Prepare(ctx context.Context, sql string, from, to time.Time) (re
 		return nil, fmt.Errorf("prepare s3 cache: %w", err)
 	}
 	days := dayRange{from: from.UTC().Format(dayFormat), to: to.UTC().Format(dayFormat)}
-	want, err := c.list(ctx, slices.Collect(maps.Keys(inS3)), days)
+	want, layouts, err := c.list(ctx, slices.Collect(maps.Keys(inS3)), days)
 	if err != nil {
 		return nil, fmt.Errorf("prepare s3 cache: %w", err)
 	}
@@ -184,7 +189,6 @@ func (c *Cache) Prepare(ctx context.Context, sql string, from, to time.Time) (re
 
 	keys := slices.Sorted(maps.Keys(want))
 	c.mu.Lock()
-	c.dropGoneLocked(names, days, want)
 	now := c.now()
 	var fetch []string
 	var fetchBytes int64
@@ -211,9 +215,67 @@ func (c *Cache) Prepare(ctx context.Context, sql string, from, to time.Time) (re
 		return nil, fmt.Errorf("prepare s3 cache: %w", err)
 	}
 	c.mu.Lock()
+	// The records go in once the objects they choose are here, and only then go the files
+	// they no longer choose: the engine never follows a record to a missing day.
+	for k, l := range layouts {
+		c.layouts[k] = l
+		if err := c.writeLayoutLocked(k); err != nil {
+			c.mu.Unlock()
+			release()
+			return nil, fmt.Errorf("prepare s3 cache: %w", err)
+		}
+	}
+	c.dropGoneLocked(names, days, want)
 	c.evictLocked(c.opts.MaxBytes)
 	c.mu.Unlock()
 	return release, nil
+}
+
+// writeLayoutLocked writes the local copy of a layout record (key tables.LayoutKey): the days it
+// names whose compacted parts are all in the cache, and its retired days. A compacted day some
+// of whose parts are not here is left out, so the engine never names a file the cache lacks.
+func (c *Cache) writeLayoutLocked(key string) error {
+	l := c.layouts[key]
+	table, rest, _ := strings.Cut(key, "/")
+	cluster := strings.TrimPrefix(strings.TrimSuffix(rest, "/"+tables.LayoutName), "cluster=")
+	local := tables.Layout{Days: map[string]tables.DayLayout{}}
+	for day, d := range l.Days {
+		have := true
+		for _, p := range d.Keys(table, cluster, day) {
+			if f := c.files[p]; f == nil || !f.known {
+				have = false
+			}
+		}
+		if have {
+			local.Days[day] = d
+		}
+	}
+	b, err := json.Marshal(local)
+	if err != nil {
+		return err
+	}
+	dst := c.path(key)
+	if old, err := os.ReadFile(dst); err == nil && string(old) == string(b) {
+		return nil
+	} else if errors.Is(err, os.ErrNotExist) && len(local.Days) == 0 {
+		return nil
+	}
+	tmp, err := createTemp(dst)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
 }
 
 // unpin ends one query's claim on its files and trims the cache to the bound, which queries
@@ -308,6 +370,11 @@ func (c *Cache) removeLocked(key string) {
 	}
 	c.total -= c.files[key].size
 	delete(c.files, key)
+	if p, ok := parseKey(key); ok && p.generation > 0 {
+		// The local record must stop naming a day whose part is gone. Should that fail, a
+		// query reading the day fails on the missing file rather than answer without it.
+		_ = c.writeLayoutLocked(tables.LayoutKey(p.table, p.cluster))
+	}
 }
 
 // path is the local file of an archive key.

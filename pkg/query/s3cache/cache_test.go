@@ -47,15 +47,18 @@ var (
 
 // requests counts the S3 requests a client sends.
 type requests struct {
-	inner s3.HTTPClient
-	gets  atomic.Int64 // GetObject
-	lists atomic.Int64 // ListObjectsV2
+	inner   s3.HTTPClient
+	gets    atomic.Int64 // GetObject of an archive object
+	layouts atomic.Int64 // GetObject of a layout record
+	lists   atomic.Int64 // ListObjectsV2
 }
 
 func (r *requests) Do(req *http.Request) (*http.Response, error) {
 	if req.Method == http.MethodGet {
 		if req.URL.Query().Has("list-type") {
 			r.lists.Add(1)
+		} else if strings.HasSuffix(req.URL.Path, "/"+tables.LayoutName) {
+			r.layouts.Add(1)
 		} else {
 			r.gets.Add(1)
 		}
@@ -328,6 +331,10 @@ func TestPreparedCacheAnswersLikeTheFullArchive(t *testing.T) {
 	// its objects from the first day on: never the bucket, never the other table.
 	if n := req.lists.Load(); n != 2+int64(len(clusters)) {
 		t.Errorf("%d listings, want %d", n, 2+len(clusters))
+	}
+	// And one read of the layout record per cluster, which compaction would have written.
+	if n := req.layouts.Load(); n != int64(len(clusters)) {
+		t.Errorf("%d reads of layout records, want %d", n, len(clusters))
 	}
 
 	gets := req.gets.Load()

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
 // fetch makes the file of key match the listed object, downloading it unless a download of the
@@ -186,6 +188,16 @@ func (c *Cache) load() error {
 			return err
 		}
 		key := filepath.ToSlash(rel)
+		if name == tables.LayoutName {
+			// The local copy of a layout record: what the engine follows until the next
+			// Prepare reads the record again.
+			if b, err := os.ReadFile(p); err == nil {
+				if l, err := tables.ParseLayout(b); err == nil {
+					c.layouts[key] = l
+				}
+			}
+			return nil
+		}
 		if _, ok := parseKey(key); !ok || !d.Type().IsRegular() {
 			return nil
 		}

@@ -2,7 +2,9 @@ package s3cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"regexp"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
@@ -98,7 +101,7 @@ func (c *Cache) folders(ctx context.Context, prefix, startAfter string) ([]strin
 // previous day's folder and stopping at the first key past the last day. Keys sort like their
 // days, so this reads the same keys as a listing per day folder, in one request per thousand
 // objects instead of one per day, and a range of years lists only the days that exist.
-func (c *Cache) list(ctx context.Context, names []string, days dayRange) (map[string]object, error) {
+func (c *Cache) list(ctx context.Context, names []string, days dayRange) (map[string]object, map[string]tables.Layout, error) {
 	type part struct{ table, cluster string }
 	var parts []part
 	var mu sync.Mutex
@@ -117,65 +120,145 @@ func (c *Cache) list(ctx context.Context, names []string, days dayRange) (map[st
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[string]object{}
+	layouts := map[string]tables.Layout{}
 	err = forEach(ctx, c.opts.Concurrency, parts, func(ctx context.Context, p part) error {
-		objs, err := c.objects(ctx, p.table, p.cluster, days)
+		// The record first, then the listing: every object a record names was written before
+		// it, and every object it stopped naming stays for the grace period after, so the
+		// listing has all the objects of whichever choice the record makes.
+		layout, err := c.layout(ctx, p.table, p.cluster)
+		if err != nil {
+			return fmt.Errorf("layout of %s on %s: %w", p.table, p.cluster, err)
+		}
+		objs, err := c.objects(ctx, p.table, p.cluster, days, hasCompacted(layout, days))
 		if err != nil {
 			return fmt.Errorf("list %s on %s: %w", p.table, p.cluster, err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		layouts[tables.LayoutKey(p.table, p.cluster)] = layout
 		for k, o := range objs {
-			out[k] = o
+			if chosen(layout, k) {
+				out[k] = o
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, layouts, nil
 }
 
-// objects lists the objects of one table and cluster for the days, by archive key.
-func (c *Cache) objects(ctx context.Context, table, cluster string, days dayRange) (map[string]object, error) {
-	base := c.opts.Prefix + table + "/cluster=" + cluster + "/"
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(c.opts.Bucket), Prefix: aws.String(base)}
-	// "day=<from>" sorts before every key of that day and after every key of earlier days.
-	in.StartAfter = aws.String(base + "day=" + days.from)
+// hasCompacted reports whether the record names a compacted day of the range: only then are
+// compacted parts worth listing.
+func hasCompacted(l tables.Layout, days dayRange) bool {
+	for day, d := range l.Days {
+		if !d.Retired && days.has(day) {
+			return true
+		}
+	}
+	return false
+}
+
+// chosen reports whether the layout record makes key one of the objects that hold its day.
+func chosen(l tables.Layout, key string) bool {
+	k, ok := parseKey(key)
+	if !ok {
+		return false
+	}
+	d, named := l.Days[k.day]
+	switch {
+	case !named:
+		return k.generation == 0
+	case d.Retired:
+		return false
+	}
+	return slices.Contains(d.Keys(k.table, k.cluster, k.day), key)
+}
+
+// layout reads the layout record of a table on a cluster; none is an empty layout.
+func (c *Cache) layout(ctx context.Context, table, cluster string) (tables.Layout, error) {
+	out, err := c.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.opts.Bucket), Key: aws.String(c.opts.Prefix + tables.LayoutKey(table, cluster))})
+	if err != nil {
+		var nsk *types.NoSuchKey
+		if errors.As(err, &nsk) {
+			return tables.Layout{}, nil
+		}
+		return tables.Layout{}, err
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(out.Body, 64<<20))
+	if err != nil {
+		return tables.Layout{}, err
+	}
+	return tables.ParseLayout(b)
+}
+
+// objects lists the objects of one table and cluster for the days, by archive key: the window
+// objects under day=…/ and the compacted parts under compacted/day=…/.
+func (c *Cache) objects(ctx context.Context, table, cluster string, days dayRange, compacted bool) (map[string]object, error) {
 	out := map[string]object{}
-	p := s3.NewListObjectsV2Paginator(c.client, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range page.Contents {
-			key := strings.TrimPrefix(aws.ToString(o.Key), c.opts.Prefix)
-			k, ok := parseKey(key)
-			if !ok || k.table != table || k.cluster != cluster {
-				continue
+	subs := []string{""}
+	if compacted {
+		subs = append(subs, "compacted/")
+	}
+	for _, sub := range subs {
+		base := c.opts.Prefix + table + "/cluster=" + cluster + "/" + sub
+		in := &s3.ListObjectsV2Input{Bucket: aws.String(c.opts.Bucket), Prefix: aws.String(base + "day=")}
+		// "day=<from>" sorts before every key of that day and after every key of earlier days.
+		in.StartAfter = aws.String(base + "day=" + days.from)
+		p := s3.NewListObjectsV2Paginator(c.client, in)
+	pages:
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, err
 			}
-			if k.day > days.to {
-				return out, nil
-			}
-			if days.has(k.day) {
-				out[key] = object{size: aws.ToInt64(o.Size), etag: aws.ToString(o.ETag)}
+			for _, o := range page.Contents {
+				key := strings.TrimPrefix(aws.ToString(o.Key), c.opts.Prefix)
+				k, ok := parseKey(key)
+				if !ok || k.table != table || k.cluster != cluster {
+					continue
+				}
+				if k.day > days.to {
+					break pages
+				}
+				if days.has(k.day) {
+					out[key] = object{size: aws.ToInt64(o.Size), etag: aws.ToString(o.ETag)}
+				}
 			}
 		}
 	}
 	return out, nil
 }
 
-// keyParts are the partitions of an archive key.
-type keyParts struct{ table, cluster, day, name string }
+// keyParts are the partitions of an archive key; generation is 0 for a window object and the
+// generation of a compacted part (tables.PartKey) otherwise.
+type keyParts struct {
+	table, cluster, day, name string
+	generation                int
+}
 
-// parseKey splits an archive key <table>/cluster=<c>/day=<YYYY-MM-DD>/<name>.parquet. It refuses
+// parseKey splits an archive key <table>/cluster=<c>/day=<YYYY-MM-DD>/<name>.parquet, or a
+// compacted part <table>/cluster=<c>/compacted/day=<YYYY-MM-DD>/g<n>/part-<i>.parquet. It refuses
 // anything else, in particular names that would leave the cache folder or that the engine would
 // take for a file being written.
 func parseKey(key string) (keyParts, bool) {
 	seg := strings.Split(key, "/")
+	if len(seg) == 6 && tables.ValidName(seg[0]) {
+		cluster, ok := strings.CutPrefix(seg[1], "cluster=")
+		if !ok || !validSegment(cluster) {
+			return keyParts{}, false
+		}
+		day, gen, ok := tables.ObjectOf(strings.Join(seg[2:], "/"))
+		if !ok || gen == 0 {
+			return keyParts{}, false
+		}
+		return keyParts{table: seg[0], cluster: cluster, day: day, name: seg[5], generation: gen}, true
+	}
 	if len(seg) != 4 || !tables.ValidName(seg[0]) {
 		return keyParts{}, false
 	}
