@@ -131,11 +131,13 @@ func TestHostileStatementsThroughThePluginBinaryHitLimitsThatHold(t *testing.T) 
 		{"string-built", "SELECT getenv('HOME')", refused},
 		{"qualified", "SELECT system.main.current_setting('threads')", refused},
 		{"sequence", "SELECT nextval('s')", refused},
-		{"time", "SELECT count(*) FROM range(10000000000)", stopped},
+		// hash() keeps DuckDB from answering the count without reading the rows.
+		{"time", "SELECT sum(hash(range)) FROM range(1000000000000)", stopped},
 		{"time, one call", "SELECT levenshtein(repeat('a', 100000), repeat('b', 100000))", stopped},
 		{"time, one call", "SELECT length(regexp_replace(repeat('ab', 50000000), 'a', 'cc', 'g'))", stopped},
 		{"time, recursion", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r", stopped},
-		{"time, join", "SELECT count(*) FROM range(100000) a, range(100000) b", stopped},
+		// A filter on both sides keeps the cross product from being counted by cardinality alone.
+		{"time, join", "SELECT count(*) FROM range(1000000) a, range(1000000) b WHERE a.range + b.range < 0", stopped},
 		{"time or memory, hash table", "SELECT max(i) FROM (SELECT i FROM range(300000000) t(i) GROUP BY i)", stopped},
 		{"memory, one call", "SELECT len(range(200000000)) AS n", outOfMemory},
 		{"memory, one call", "SELECT unnest(range(1000000000))", outOfMemory},
