@@ -190,6 +190,9 @@ func TestAHealNeverWritesIntoACompactedDay(t *testing.T) {
 	if len(st) != 1 || st[0].Verification.Unhealable != 1 || st[0].Verification.Differs != 1 {
 		t.Errorf("status: %+v", st)
 	}
+	if h := e.CheckCluster(ctx, "compacted"); h.Verification.Unhealable != 1 || h.Verification.Differs != 1 {
+		t.Errorf("health: %+v", h.Verification)
+	}
 	again := e.VerifyCluster(ctx, "compacted", export.VerifyOptions{Heal: true, Since: day})
 	if !again.Differs() || again.Tables[0].Unhealable != 1 || again.Tables[0].LateRows != 0 {
 		t.Errorf("second pass: %+v (late rows counted once)", again.Tables)
