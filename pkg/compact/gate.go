@@ -77,7 +77,9 @@ func (g VerifiedGate) Closed(ctx context.Context, table, cluster string, day tim
 // differs reports whether an entry of day was left differing from the source.
 func differs(entries []state.Entry, day string) bool {
 	for _, e := range entries {
-		if (e.Differs || e.Seen > 0) && state.DayOf(e) == day {
+		// Seen without Differs: a state written before Differs existed. A window the source no
+		// longer holds can be healed no more and holds nothing back.
+		if (e.Differs || (e.Seen > 0 && !e.Unverifiable)) && state.DayOf(e) == day {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package compact_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/compact"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
 func openBolt(t *testing.T) *state.Bolt {
@@ -141,5 +144,53 @@ func TestGateOfWithoutVerificationIsTheWatermarkGate(t *testing.T) {
 	s := openBolt(t)
 	if g, ok := compact.GateOf(gateCfg(false), s).(compact.WatermarkGate); !ok || g.Lag != 10*time.Minute {
 		t.Fatalf("verification off: gate %#v", compact.GateOf(gateCfg(false), s))
+	}
+}
+
+// TestADayLeftDifferingStaysAsItIsAndHoldsBackNoOther runs the compactor with the verified gate
+// over three days: the oldest, with a window a pass left differing, keeps its windows (a heal can
+// still reach readers); the two later ones are compacted.
+func TestADayLeftDifferingStaysAsItIsAndHoldsBackNoOther(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	a := storage.Local{Root: root}
+	for i := range 3 {
+		writeWindows(t, a, "c1", day1.AddDate(0, 0, i), 3, 10, uint64(i+1))
+	}
+	s := openBolt(t)
+	putProgress(t, s, func(p *state.Progress) {
+		p.Watermark = day1.AddDate(0, 0, 3).Add(time.Hour)
+		p.AddEntry(state.Entry{Lo: day1.Add(time.Hour), Hi: day1.Add(2 * time.Hour), Rows: 5, Seen: 7, Differs: true})
+		p.AddEntry(state.Entry{Lo: day1.AddDate(0, 0, 1), Hi: day1.AddDate(0, 0, 1).Add(time.Hour), Rows: 5, Verified: day1})
+	})
+	now := day1.AddDate(0, 0, 5)
+	gate := compact.GateOf(gateCfg(true), s).(compact.VerifiedGate)
+	gate.Now = func() time.Time { return now }
+	c := compact.New(a, gate, compact.Options{Now: func() time.Time { return now }})
+	res := c.Cluster(ctx, "c1", []tables.Table{stlQuery(t)}, nil)
+	if err := res.Failed(); err != nil {
+		t.Fatal(err)
+	}
+	var days []string
+	for _, d := range res.Tables[0].Compacted {
+		days = append(days, d.Day)
+	}
+	if got := fmt.Sprint(days); got != "[2026-03-02 2026-03-03]" {
+		t.Errorf("compacted %s, want the two days after the differing one", got)
+	}
+	st, err := c.Status(ctx, "stl_query", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Days) != 3 || st.Days[0].State != "windows" || st.Days[0].Objects != 3 || st.Days[1].State != "compacted" {
+		t.Errorf("status: %+v", st.Days)
+	}
+	// Once a pass finds the window equal (or heals it), the day closes.
+	putProgress(t, s, func(p *state.Progress) {
+		p.Manifest[0].Differs, p.Manifest[0].Seen, p.Manifest[0].Verified = false, 0, now
+	})
+	res = c.Cluster(ctx, "c1", []tables.Table{stlQuery(t)}, nil)
+	if err := res.Failed(); err != nil || len(res.Tables[0].Compacted) != 1 || res.Tables[0].Compacted[0].Day != "2026-03-01" {
+		t.Errorf("after the difference was resolved: %+v, %v", res.Tables[0].Compacted, err)
 	}
 }
