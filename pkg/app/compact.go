@@ -26,7 +26,8 @@ type MaintainOptions struct {
 	Owner string
 	// Hook is passed to the compactor (tests crash the process at a step).
 	Hook func(step compact.Step, table, cluster, day string)
-	// DayGate overrides which days are closed (default compact.WatermarkGate).
+	// DayGate overrides which days are closed (default compact.GateOf: VerifiedGate when
+	// verification is enabled, else WatermarkGate).
 	DayGate compact.DayGate
 }
 

@@ -126,7 +126,13 @@ func (c *Compactor) hook(s Step, table, cluster, day string) {
 
 // readLayout reads the record of a table on a cluster; a missing record is an empty layout.
 func (c *Compactor) readLayout(ctx context.Context, table, cluster string) (tables.Layout, error) {
-	r, err := c.archive.Open(ctx, tables.LayoutKey(table, cluster))
+	return ReadLayout(ctx, c.archive, table, cluster)
+}
+
+// ReadLayout reads the layout record of a table on a cluster from an archive; a missing record
+// is an empty layout (every day held by its windows). The exporter reads it before a heal.
+func ReadLayout(ctx context.Context, archive storage.Objects, table, cluster string) (tables.Layout, error) {
+	r, err := archive.Open(ctx, tables.LayoutKey(table, cluster))
 	if errors.Is(err, storage.ErrNotFound) {
 		return tables.Layout{}, nil
 	}

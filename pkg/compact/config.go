@@ -10,14 +10,15 @@ import (
 )
 
 // FromConfig makes the compactor a configuration describes over the exporter's state and
-// archive. A nil gate is the WatermarkGate over store with the export lag.
+// archive. A nil gate is GateOf(cfg, store): the VerifiedGate when verification is enabled,
+// else the WatermarkGate over store with the export lag.
 func FromConfig(cfg config.Config, store state.Store, archive storage.Archive, gate DayGate, opts Options) (*Compactor, error) {
 	a, ok := archive.(Archive)
 	if !ok {
 		return nil, fmt.Errorf("compact: %s cannot list or delete objects", archive)
 	}
 	if gate == nil {
-		gate = WatermarkGate{Store: store, Lag: cfg.Export.Lag}
+		gate = GateOf(cfg, store)
 	}
 	if opts.MaxBytes == 0 {
 		opts.MaxBytes = cfg.Compaction.MaxObjectBytes()

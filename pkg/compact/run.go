@@ -13,8 +13,8 @@ import (
 )
 
 // WatermarkGate is the first DayGate: a day is closed once the table's watermark on the cluster
-// has passed the day's end by the export lag, with no window of the day pending. Verification
-// (a day whose windows were checked against the source) can take its place behind DayGate.
+// has passed the day's end by the export lag, with no window of the day pending. When
+// verification runs, VerifiedGate takes its place (GateOf).
 type WatermarkGate struct {
 	Store state.Store
 	Lag   time.Duration
@@ -115,8 +115,9 @@ func (c *Compactor) compactClosed(ctx context.Context, t tables.Table, cluster s
 			return out, err
 		}
 		if r.Skipped == "not closed" {
-			// Later days are not closed either.
-			break
+			// A later day may be: a day the verified gate keeps open for a difference left in
+			// it holds back no other.
+			continue
 		}
 		if r.Skipped == "" {
 			out = append(out, r)

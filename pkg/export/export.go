@@ -65,8 +65,9 @@ type Options struct {
 	// MaintainEvery is how often a cluster's cycle also compacts its closed days and applies
 	// retention, under the same lease (default DefaultMaintainEvery; negative: never).
 	MaintainEvery time.Duration
-	// DayGate decides which days are closed for compaction; default the watermark past the
-	// day's end plus the lag (compact.WatermarkGate).
+	// DayGate decides which days are closed for compaction; default compact.GateOf: with
+	// verification on, past the verify horizon with no heal pending and no window left
+	// differing; else the watermark past the day's end plus the lag.
 	DayGate compact.DayGate
 }
 

@@ -15,6 +15,8 @@ type ClusterVerification struct {
 	// different from the source.
 	Unverifiable int `json:"unverifiable"`
 	Differs      int `json:"differs"`
+	// Unhealable is the part of Differs in compacted or retired days, which no heal can reach.
+	Unhealable int `json:"unhealable,omitempty"`
 	// UnplacedRows is what the last passes counted on the source that no window can hold, and
 	// UnplacedSince the oldest first sighting among the tables that have some.
 	UnplacedRows  int64      `json:"unplacedRows"`
@@ -38,6 +40,7 @@ func (c *ClusterVerification) add(v VerifyStatus) {
 	c.RowsHealed += v.RowsHealed
 	c.Unverifiable += v.LastPassUnverifiable
 	c.Differs += v.Differs
+	c.Unhealable += v.Unhealable
 	if u := v.Unplaced; u.Rows > 0 {
 		c.UnplacedRows += u.Rows
 		if c.UnplacedSince == nil || u.FirstSeen.Before(*c.UnplacedSince) {
@@ -76,6 +79,9 @@ func (c ClusterVerification) summary() ([]string, bool) {
 	if c.Differs > 0 {
 		ok = false
 		parts = append(parts, fmt.Sprintf("archive differs from the source in %d window(s)", c.Differs))
+		if c.Unhealable > 0 {
+			parts = append(parts, fmt.Sprintf("%d of them in compacted days, which cannot be healed", c.Unhealable))
+		}
 	}
 	if c.LastError != "" {
 		ok = false

@@ -29,13 +29,15 @@ type TableStatus struct {
 type VerifyStatus struct {
 	// VerifiedUpTo is the end of the newest window verified equal to the source, with no
 	// unhealed difference before it; nil before the first pass.
-	VerifiedUpTo         *time.Time         `json:"verifiedUpTo"`
-	LastPass             *time.Time         `json:"lastPass,omitempty"`
-	LateRows             int64              `json:"lateRows"`
-	RowsHealed           int64              `json:"rowsHealed"`
-	HealedWindows        int64              `json:"healedWindows"`
-	Unverifiable         int64              `json:"unverifiable"`
-	Differs              int                `json:"differs"`
+	VerifiedUpTo  *time.Time `json:"verifiedUpTo"`
+	LastPass      *time.Time `json:"lastPass,omitempty"`
+	LateRows      int64      `json:"lateRows"`
+	RowsHealed    int64      `json:"rowsHealed"`
+	HealedWindows int64      `json:"healedWindows"`
+	Unverifiable  int64      `json:"unverifiable"`
+	Differs       int        `json:"differs"`
+	// Unhealable is the part of Differs in compacted or retired days, which no heal can reach.
+	Unhealable           int                `json:"unhealable"`
 	LastPassLateRows     int64              `json:"lastPassLateRows"`
 	LastPassUnverifiable int                `json:"lastPassUnverifiable"`
 	HealPending          *state.Window      `json:"healPending,omitempty"`
@@ -51,7 +53,7 @@ type VerifyStatus struct {
 func verifyStatus(p state.Progress) VerifyStatus {
 	v := p.Verification
 	s := VerifyStatus{LateRows: v.LateRows, RowsHealed: v.RowsHealed, HealedWindows: v.HealedWindows,
-		Unverifiable: v.Unverifiable, Differs: v.Differs, LastPassLateRows: v.LastPassLateRows,
+		Unverifiable: v.Unverifiable, Differs: v.Differs, Unhealable: v.Unhealable, LastPassLateRows: v.LastPassLateRows,
 		LastPassUnverifiable: v.LastPassUnverifiable, Heals: v.Heals, ManifestEntries: len(p.Manifest), LastError: v.LastError, Unplaced: p.Unplaced}
 	if s.Heals == nil {
 		s.Heals = []state.HealRecord{}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/compact"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/parquetfile"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/source"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/state"
@@ -48,7 +49,14 @@ const (
 	VerdictDiffers      = "differs"      // the source holds fewer rows than the archive, or a heal failed
 	VerdictHealed       = "healed"       // changed, and re-exported in this pass
 	VerdictUnverifiable = "unverifiable" // the source no longer holds all of the window
+	// VerdictUnhealable: changed, in a day already compacted or retired. Readers of such a day
+	// read its compacted parts only, so a heal under the window's own path would be lost; none
+	// is written and the window counts among Differs.
+	VerdictUnhealable = "unhealable"
 )
+
+// errDayCompacted is redoHeal's refusal to write into a compacted or retired day.
+var errDayCompacted = errors.New("the window's day is compacted or retired: a heal would not be read")
 
 // WindowCheck is what a pass found for one window that was not equal.
 type WindowCheck struct {
@@ -62,11 +70,13 @@ type WindowCheck struct {
 type TableVerify struct {
 	Table string `json:"table"`
 	// Unplaced is the rows on the source that no window can hold (see state.Unplaced).
-	Unplaced     int64         `json:"unplaced"`
-	Windows      int           `json:"windows"`
-	Equal        int           `json:"equal"`
-	Healed       int           `json:"healed"`
-	Differs      int           `json:"differs"`
+	Unplaced int64 `json:"unplaced"`
+	Windows  int   `json:"windows"`
+	Equal    int   `json:"equal"`
+	Healed   int   `json:"healed"`
+	Differs  int   `json:"differs"`
+	// Unhealable counts those of Differs that lie in a compacted or retired day (VerdictUnhealable).
+	Unhealable   int           `json:"unhealable"`
 	Unverifiable int           `json:"unverifiable"`
 	LateRows     int64         `json:"lateRows"`
 	RowsHealed   int64         `json:"rowsHealed"`
@@ -203,7 +213,7 @@ func (e *Exporter) verifyDue(ctx context.Context, conn *redshift.Conn) *VerifyRe
 				return nil
 			}
 			if p.Heal != nil {
-				if _, err := e.redoHeal(ctx, conn, t, parentOf(t), &p); err != nil {
+				if _, err := e.redoHeal(ctx, conn, t, parentOf(t), &p); err != nil && !errors.Is(err, errDayCompacted) {
 					ok = false
 					e.opts.Log.Error("heal failed", "cluster", cluster, "table", t.Name, "error", err)
 				}
@@ -273,7 +283,7 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 		return fail(err)
 	}
 	if p.Heal != nil {
-		if _, err := e.redoHeal(ctx, conn, t, parent, &p); err != nil {
+		if _, err := e.redoHeal(ctx, conn, t, parent, &p); err != nil && !errors.Is(err, errDayCompacted) {
 			return fail(err)
 		}
 	}
@@ -292,6 +302,7 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 			p.Unplaced.Record(tv.Unplaced, now)
 			p.Verification.LastPass, p.Verification.LastError = now, ""
 			p.Verification.LastPassLateRows, p.Verification.LastPassUnverifiable, p.Verification.Differs = 0, 0, 0
+			p.Verification.Unhealable = 0
 		})
 		if err != nil {
 			return fail(err)
@@ -343,6 +354,12 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 			continue
 		}
 		after, err := e.heal(ctx, conn, t, parent, en)
+		if errors.Is(err, errDayCompacted) {
+			verdicts[i] = VerdictUnhealable
+			e.opts.Log.Error("window differs in a compacted day and cannot be healed", "cluster", cluster, "table", t.Name,
+				"lo", en.Lo, "hi", en.Hi, "archivedRows", en.Rows, "sourceRows", counts[i].rows)
+			continue
+		}
 		if err != nil {
 			tv.Err = fmt.Errorf("heal %s on %s: %w", t.Name, cluster, err)
 			break
@@ -365,10 +382,13 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 			tv.Healed++
 		case VerdictUnverifiable:
 			tv.Unverifiable++
+		case VerdictUnhealable:
+			tv.Unhealable++
+			tv.Differs++
 		default:
 			tv.Differs++
 		}
-		if verdicts[i] == VerdictChanged || verdicts[i] == VerdictDiffers {
+		if verdicts[i] == VerdictChanged || verdicts[i] == VerdictDiffers || verdicts[i] == VerdictUnhealable {
 			blocked = true
 		}
 		if !blocked && (verdicts[i] == VerdictEqual || verdicts[i] == VerdictHealed) {
@@ -391,14 +411,14 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 				}
 				switch verdicts[i] {
 				case VerdictEqual:
-					m.Verified, m.Seen = now, 0
+					m.Verified, m.Seen, m.Differs = now, 0, false
 				case VerdictUnverifiable:
 					if !m.Unverifiable {
 						newlyUnverifiable++
 					}
-					m.Unverifiable = true
-				case VerdictChanged, VerdictDiffers:
-					m.Seen = max(m.Seen, counts[i].rows)
+					m.Unverifiable, m.Differs = true, false
+				case VerdictChanged, VerdictDiffers, VerdictUnhealable:
+					m.Seen, m.Differs = max(m.Seen, counts[i].rows), true
 				}
 			}
 		}
@@ -408,6 +428,7 @@ func (e *Exporter) verifyTable(ctx context.Context, conn *redshift.Conn, t table
 			v.VerifiedUpTo = upTo
 		}
 		v.Differs = tv.Differs
+		v.Unhealable = tv.Unhealable
 		v.LateRows += tv.LateRows
 		v.LastPassLateRows = tv.LateRows
 		v.Unverifiable += int64(newlyUnverifiable)
@@ -518,6 +539,15 @@ func (e *Exporter) heal(ctx context.Context, conn *redshift.Conn, t tables.Table
 func (e *Exporter) redoHeal(ctx context.Context, conn *redshift.Conn, t tables.Table, parent *tables.Table, p *state.Progress) (state.Entry, error) {
 	cluster := conn.Cluster()
 	h := *p.Heal
+	if closed, err := e.dayCompacted(ctx, t.Name, cluster, h.Window); err != nil {
+		return state.Entry{}, err
+	} else if closed {
+		p.Heal = nil
+		if err := e.store.Put(ctx, p); err != nil {
+			return state.Entry{}, fmt.Errorf("drop heal: %w", err)
+		}
+		return state.Entry{}, errDayCompacted
+	}
 	sql, args, err := e.windowStatement(t, parent, h.Window)
 	if err != nil {
 		return state.Entry{}, err
@@ -595,7 +625,7 @@ func (e *Exporter) redoHeal(ctx context.Context, conn *redshift.Conn, t tables.T
 		p.Objects++
 	}
 	healed.Healed++
-	healed.Verified, healed.Seen, healed.Unverifiable = now, 0, false
+	healed.Verified, healed.Seen, healed.Unverifiable, healed.Differs = now, 0, false, false
 	p.AddEntry(healed)
 	p.Rows += n - h.RowsBefore
 	p.Heal = nil
@@ -630,4 +660,20 @@ func (e *Exporter) recordVerifyError(ctx context.Context, cluster, table string,
 		// The next try waits for the next interval, as a pass would.
 		p.Verification.LastPass, p.Verification.LastError = time.Now().UTC(), err.Error()
 	})
+}
+
+// dayCompacted reports whether the day of window w of table on cluster is compacted or retired
+// in the table's layout record: readers of that day do not read the window's own object.
+func (e *Exporter) dayCompacted(ctx context.Context, table, cluster string, w state.Window) (bool, error) {
+	objs, ok := e.archive.(storage.Objects)
+	if !ok {
+		// An archive that cannot be read cannot be compacted either (compact.FromConfig).
+		return false, nil
+	}
+	l, err := compact.ReadLayout(ctx, objs, table, cluster)
+	if err != nil {
+		return false, fmt.Errorf("read layout before heal: %w", err)
+	}
+	d := l.Days[state.DayOf(state.Entry{Lo: w.Lo})]
+	return d.Generation > 0 || d.Retired, nil
 }

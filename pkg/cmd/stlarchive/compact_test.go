@@ -75,6 +75,9 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	raw, _ := os.ReadFile(cfgPath)
 	raw = []byte(strings.Replace(string(raw), "      clusters:\n",
 		"      query: {timeout: 3s}\n      compaction: {grace: 8s}\n      clusters:\n", 1))
+	// A short verify horizon: with verification on, a day closes only once it is past the
+	// horizon (compact.VerifiedGate), and yesterday must close today.
+	raw = []byte(strings.Replace(string(raw), "lease: 1s}", "lease: 1s, verify: {horizon: 1m}}", 1))
 	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}

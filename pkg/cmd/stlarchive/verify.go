@@ -110,6 +110,14 @@ func printVerify(results []export.VerifyResult) {
 			}
 		}
 	}
+	for _, r := range results {
+		for _, t := range r.Tables {
+			if t.Unhealable > 0 {
+				fmt.Printf("%s %s: %d window(s) differ from the source in days already compacted or retired; no heal was written (readers read the compacted parts only)\n",
+					r.Cluster, t.Table, t.Unhealable)
+			}
+		}
+	}
 	printUnplaced(results)
 	fmt.Printf("%d statements, longest cluster %s\n", queries, took.Round(time.Millisecond))
 }
@@ -123,6 +131,9 @@ func verifyColumns(v export.VerifyStatus) string {
 	var notes []string
 	if v.HealPending != nil {
 		notes = append(notes, "heal pending "+v.HealPending.Lo.Format(time.DateTime)+" → "+v.HealPending.Hi.Format(time.DateTime))
+	}
+	if v.Unhealable > 0 {
+		notes = append(notes, fmt.Sprintf("%d window(s) differ in compacted days and cannot be healed", v.Unhealable))
 	}
 	if v.LastError != "" {
 		notes = append(notes, "verification failed: "+v.LastError)

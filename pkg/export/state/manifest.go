@@ -27,6 +27,9 @@ type Entry struct {
 	// Seen is the source's row count when a pass last found it different and did not heal it,
 	// so that the same late rows are counted once.
 	Seen int64 `json:"seen,omitempty"`
+	// Differs is set while the last pass that saw the window found it different from the source
+	// and did not heal it. Compaction does not close its day (compact.VerifiedGate).
+	Differs bool `json:"differs,omitempty"`
 }
 
 // Window returns the entry's window.
@@ -59,6 +62,9 @@ type Verification struct {
 	VerifiedUpTo time.Time `json:"verifiedUpTo,omitzero"`
 	// Differs counts the windows the last pass found different from the source and left unhealed.
 	Differs int `json:"differs"`
+	// Unhealable counts those of Differs in a day already compacted or retired: a heal would write
+	// where no reader looks, so none is tried. The archive differs there until an operator acts.
+	Unhealable int `json:"unhealable,omitempty"`
 	// LateRows counts the rows found on the source behind the watermark (arrived later than the
 	// lag), over all passes; RowsHealed the rows added to the archive by heals; HealedWindows the heals.
 	LateRows      int64 `json:"lateRows"`
