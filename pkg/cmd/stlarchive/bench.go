@@ -6,20 +6,10 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/bench"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
-	"github.com/stlarchive/redshift-stl-archive/pkg/export"
-	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
-	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
-	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
 const benchUsage = `usage: stlarchive bench <export|idle|query|verify|compact> --url postgres://USER:PASSWORD@HOST:PORT/DB [flags]
@@ -93,18 +83,10 @@ func benchExport(ctx context.Context, args []string) error {
 	if *dbURL == "" {
 		return usagef("--url is required")
 	}
-	res, err := bench.ExportVsFloor(ctx, os.Stdout, bench.ExportOptions{URL: *dbURL, Rows: *rows, Runs: *runs})
-	if err != nil {
-		return err
-	}
-	if res.Ratio > bench.TargetRatio || (res.PeakRSS > 0 && res.PeakRSS > bench.TargetPeakRSS) {
-		fmt.Printf("MISSED a target: ratio %.2f (≤ %.1f), peak RSS %d MiB (≤ %d MiB)\n", res.Ratio, bench.TargetRatio, res.PeakRSS>>20, bench.TargetPeakRSS>>20)
-	}
-	return nil
+	return bench.ExportAgainstTargets(ctx, os.Stdout, bench.ExportOptions{URL: *dbURL, Rows: *rows, Runs: *runs})
 }
 
-// benchIdle measures a cycle of the real exporter over clusters whose tables hold no new rows:
-// the cost of the schedule itself, which a large fleet pays every interval.
+// benchIdle parses the flags of "stlarchive bench idle"; the benchmark is bench.IdleVsTrivial.
 func benchIdle(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench idle", flag.ContinueOnError)
 	dbURL := benchURL(fs)
@@ -120,130 +102,7 @@ func benchIdle(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("--url: %v", err)
 	}
-	port, _ := strconv.Atoi(u.Port())
-	password, _ := u.User.Password()
-	dir, err := os.MkdirTemp("", "stlarchive-bench-idle-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	cfg := config.Defaults()
-	cfg.Archive.Path = filepath.Join(dir, "archive")
-	cfg.State.Path = filepath.Join(dir, "state.db")
-	cfg.Export.Concurrency = 4
-	cfg.Export.Lag = 0
-	for i := range *n {
-		c := config.DefaultCluster()
-		c.Name = fmt.Sprintf("idle-%02d", i)
-		c.Host, c.Port, c.User, c.Password = u.Hostname(), port, u.User.Username(), config.Secret(password)
-		c.Database = "bench_idle_" + strconv.Itoa(i)
-		c.SSLMode = u.Query().Get("sslmode")
-		if c.SSLMode == "" {
-			c.SSLMode = "disable"
-		}
-		if err := createDatabase(ctx, c); err != nil {
-			return err
-		}
-		if err := withConn(ctx, c, func(conn *pgx.Conn) error { return sim.Create(ctx, conn) }); err != nil {
-			return err
-		}
-		cfg.Clusters = append(cfg.Clusters, c)
-	}
-	exp, err := export.Open(cfg, export.Options{})
-	if err != nil {
-		return err
-	}
-	defer exp.Close()
-	// The first cycle connects and records each table's starting point.
-	for _, r := range exp.Cycle(ctx) {
-		if err := r.Failed(); err != nil {
-			return err
-		}
-	}
-	pairs := *n * len(tables.Names())
-	var idle, base []time.Duration
-	var asked int64
-	for range *cycles {
-		time.Sleep(1100 * time.Millisecond) // windows of at least a second
-		before := exp.QueryCount()
-		start := time.Now()
-		for _, r := range exp.Cycle(ctx) {
-			if err := r.Failed(); err != nil {
-				return err
-			}
-		}
-		idle = append(idle, time.Since(start))
-		asked = max(asked, exp.QueryCount()-before)
-		d, err := trivialQueries(ctx, cfg.Clusters, len(tables.Names()))
-		if err != nil {
-			return err
-		}
-		base = append(base, d)
-	}
-	mi, mb := median(idle), median(base)
-	fmt.Printf("idle cycle over %d clusters × %d tables (%d pairs), %d cycles\n", *n, len(tables.Names()), pairs, *cycles)
-	fmt.Printf("  idle cycle median     %8.3f s   (target ≤ 2 s)   runs %s\n", mi.Seconds(), durations(idle))
-	fmt.Printf("  baseline median       %8.3f s   (one SELECT 1 per pair on fresh connections, sequential per cluster)\n", mb.Seconds())
-	fmt.Printf("  ratio idle/baseline   %8.2f\n", mi.Seconds()/mb.Seconds())
-	fmt.Printf("  queries per cycle     %8d     (target ≤ %d, one per pair)\n", asked, pairs)
-	if mi > 2*time.Second || asked > int64(pairs) {
-		fmt.Println("MISSED a target")
-	}
-	return nil
-}
-
-// trivialQueries is the baseline: per cluster, connect and send one trivial query per table.
-func trivialQueries(ctx context.Context, clusters []config.Cluster, perCluster int) (time.Duration, error) {
-	start := time.Now()
-	errs := make(chan error, len(clusters))
-	sem := make(chan struct{}, 4)
-	for _, c := range clusters {
-		go func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs <- withConn(ctx, c, func(conn *pgx.Conn) error {
-				for range perCluster {
-					if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}()
-	}
-	for range clusters {
-		if err := <-errs; err != nil {
-			return 0, err
-		}
-	}
-	return time.Since(start), nil
-}
-
-func withConn(ctx context.Context, c config.Cluster, fn func(*pgx.Conn) error) error {
-	cc, err := redshift.ConnConfig(c)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
-	if err != nil {
-		return fmt.Errorf("cluster %s: connect: %w", c.Name, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return fn(conn)
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
-func durations(ds []time.Duration) string {
-	parts := make([]string, len(ds))
-	for i, d := range ds {
-		parts[i] = fmt.Sprintf("%.3f", d.Seconds())
-	}
-	return strings.Join(parts, " ")
+	return bench.IdleVsTrivial(ctx, os.Stdout, bench.IdleOptions{Server: u, Clusters: *n, Cycles: *cycles})
 }
 
 // benchVerify measures a verification pass against the idle export cycle (pkg/bench).
@@ -266,14 +125,7 @@ func benchVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("--url: %v", err)
 	}
-	port, _ := strconv.Atoi(u.Port())
-	password, _ := u.User.Password()
-	c := config.DefaultCluster()
-	c.Host, c.Port, c.User, c.Password = u.Hostname(), port, u.User.Username(), config.Secret(password)
-	c.SSLMode = u.Query().Get("sslmode")
-	if c.SSLMode == "" {
-		c.SSLMode = "disable"
-	}
+	c := bench.ServerCluster(u)
 	_, err = bench.VerifyVsIdle(ctx, os.Stdout, bench.VerifyOptions{Cluster: c, Clusters: *n, History: *history,
 		Rate: *rate, Window: *window, Runs: *runs, Reuse: *reuse})
 	return err

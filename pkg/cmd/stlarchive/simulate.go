@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
+	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
 	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
 )
 
@@ -112,4 +113,17 @@ func createDatabase(ctx context.Context, c config.Cluster) error {
 		return fmt.Errorf("cluster %s: create database: %w", c.Name, err)
 	}
 	return nil
+}
+
+func withConn(ctx context.Context, c config.Cluster, fn func(*pgx.Conn) error) error {
+	cc, err := redshift.ConnConfig(c)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return fmt.Errorf("cluster %s: connect: %w", c.Name, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return fn(conn)
 }
