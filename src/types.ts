@@ -108,7 +108,39 @@ export interface ExportSettings {
   lease?: string;
   tables?: string[];
   queryGroup?: string;
+  verify?: VerifySettings;
 }
+
+/**
+ * The verification pass (jsonData.export.verify): every interval, the archived windows of the
+ * last horizon are re-counted on the source; a window whose rows changed is re-exported when heal is on.
+ */
+export interface VerifySettings {
+  /** Default true. */
+  enabled?: boolean;
+  /** Go duration; default 24h, longer than export.lag and at most 168h. */
+  horizon?: string;
+  /** Go duration; default 1h, at least 1m. */
+  interval?: string;
+  /** Default true. */
+  heal?: boolean;
+}
+
+/** Compaction of closed days (jsonData.compaction); not done with the Athena engine. */
+export interface CompactionSettings {
+  /** Default true. */
+  enabled?: boolean;
+  /** Bound of one compacted object in MiB; default 512. */
+  maxObjectMB?: number;
+  /** Go duration replaced objects stay for running queries; default 10m, longer than query.timeout. */
+  grace?: string;
+}
+
+/**
+ * jsonData.retention: an exported table (STL table or custom query name) to how long its days are
+ * kept: "90d", a Go duration of at least 24h ("2160h"), or "forever". A table not in it is kept forever.
+ */
+export type RetentionSettings = Record<string, string>;
 
 export type QueryEngine = 'duckdb' | 'athena';
 
@@ -122,6 +154,8 @@ export interface AthenaSettings {
   region?: string;
   /** Go duration; Athena answers a repeated query from a result this recent. */
   resultReuse?: string;
+  /** Go duration bounding one Athena query, queueing included; default 5m. */
+  timeout?: string;
   /** Create and update the Glue database and tables. Default true. */
   manageCatalog?: boolean;
   /** YYYY-MM-DD: the first day Athena sees (partition projection range). */
@@ -203,6 +237,8 @@ export interface StlArchiveOptions extends DataSourceJsonData {
   clusters?: ClusterSettings[];
   customQueries?: CustomQuerySettings[];
   presets?: PresetSettings[];
+  retention?: RetentionSettings;
+  compaction?: CompactionSettings;
 }
 
 /** secureJsonData holds one key per cluster, `password.<cluster name>`, and the AWS accessKey and secretKey. */

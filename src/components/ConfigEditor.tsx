@@ -3,13 +3,15 @@ import { ConfigSection } from '@grafana/plugin-ui';
 import { Divider, Stack } from '@grafana/ui';
 import React from 'react';
 
-import { StlArchiveOptions, StlArchiveSecureJsonData } from '../types';
+import { STL_TABLES, StlArchiveOptions, StlArchiveSecureJsonData } from '../types';
 import { AwsSettingsEditor } from './config/AwsSettingsEditor';
 import { ClustersEditor } from './config/ClustersEditor';
+import { CompactionEditor } from './config/CompactionEditor';
 import { CustomQueriesEditor } from './config/CustomQueriesEditor';
 import { ExportSettingsEditor } from './config/ExportSettingsEditor';
 import { usesAws, withJsonData } from './config/jsonData';
 import { QuerySettingsEditor } from './config/QuerySettingsEditor';
+import { RetentionEditor } from './config/RetentionEditor';
 import { SsmSettingsEditor } from './config/SsmSettingsEditor';
 import { StorageEditor } from './config/StorageEditor';
 
@@ -17,6 +19,16 @@ export type Props = DataSourcePluginOptionsEditorProps<StlArchiveOptions, StlArc
 
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData } = options;
+  // Sets an optional top-level section, or leaves its key out so the backend's defaults apply.
+  const setOptional = <K extends 'retention' | 'compaction'>(key: K, value: StlArchiveOptions[K] | undefined) => {
+    const { [key]: _off, ...rest } = jsonData;
+    onOptionsChange({ ...options, jsonData: value === undefined ? rest : { ...rest, [key]: value } });
+  };
+  // Retention may name only exported tables: the configured STL tables and the custom queries.
+  const exportedTables = [
+    ...(jsonData.export?.tables ?? STL_TABLES),
+    ...(jsonData.customQueries ?? []).map((q) => q.name).filter(Boolean),
+  ];
 
   return (
     <Stack direction="column" gap={2}>
@@ -64,6 +76,24 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           value={jsonData.query ?? {}}
           s3={jsonData.archive?.s3 !== undefined}
           onChange={(value) => onOptionsChange(withJsonData(options, 'query', value))}
+        />
+      </ConfigSection>
+      <Divider />
+      <ConfigSection
+        title="Retention and compaction"
+        description="How long archived days are kept, and how closed days are compacted"
+        isCollapsible
+        isInitiallyOpen={jsonData.retention !== undefined || jsonData.compaction !== undefined}
+      >
+        <RetentionEditor
+          value={jsonData.retention ?? {}}
+          tables={exportedTables}
+          onChange={(value) => setOptional('retention', value)}
+        />
+        <CompactionEditor
+          value={jsonData.compaction ?? {}}
+          athena={jsonData.query?.engine === 'athena'}
+          onChange={(value) => setOptional('compaction', value)}
         />
       </ConfigSection>
       <Divider />

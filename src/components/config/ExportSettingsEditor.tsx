@@ -1,10 +1,11 @@
 import { SelectableValue } from '@grafana/data';
+import { ConfigSubSection } from '@grafana/plugin-ui';
 import { Field, Input, MultiSelect, Stack, Switch } from '@grafana/ui';
 import React from 'react';
 
-import { ExportSettings, STL_TABLES } from '../../types';
+import { ExportSettings, STL_TABLES, VerifySettings } from '../../types';
 import { DurationInput } from './DurationInput';
-import { positiveInt } from './jsonData';
+import { compact, positiveInt } from './jsonData';
 
 interface Props {
   value: ExportSettings;
@@ -16,6 +17,13 @@ const TABLE_OPTIONS: Array<SelectableValue<string>> = STL_TABLES.map((t) => ({ l
 /** The exporter's schedule and scope. Empty fields take the backend's defaults. */
 export function ExportSettingsEditor({ value, onChange }: Props) {
   const set = (patch: Partial<ExportSettings>) => onChange({ ...value, ...patch });
+  const verify = value.verify ?? {};
+  const setVerify = (patch: Partial<VerifySettings>) => {
+    const next = compact({ ...verify, ...patch });
+    // An empty object and no object both mean the defaults; leave the key out.
+    const { verify: _off, ...rest } = value;
+    onChange(Object.keys(next).length > 0 ? { ...rest, verify: next } : rest);
+  };
   return (
     <Stack direction="column" gap={0}>
       <Field label="Export enabled" description="Export new STL rows on a schedule while Grafana runs this datasource">
@@ -101,6 +109,44 @@ export function ExportSettingsEditor({ value, onChange }: Props) {
           onChange={(e) => set({ queryGroup: e.currentTarget.value || undefined })}
         />
       </Field>
+      <ConfigSubSection
+        title="Verification"
+        description="Re-counts archived windows on the cluster and compares them with what was archived, so rows that changed after export are not lost unnoticed"
+      >
+        <Stack direction="row" gap={2} wrap="wrap">
+          <Field label="Verify archived windows" description="Run the verification pass">
+            <Switch
+              id="stl-verify-enabled"
+              value={verify.enabled ?? true}
+              onChange={(e) => setVerify({ enabled: e.currentTarget.checked })}
+            />
+          </Field>
+          <Field label="Heal" description="Re-export the windows whose rows changed; off only reports them">
+            <Switch
+              id="stl-verify-heal"
+              value={verify.heal ?? true}
+              disabled={verify.enabled === false}
+              onChange={(e) => setVerify({ heal: e.currentTarget.checked })}
+            />
+          </Field>
+          <DurationInput
+            id="stl-verify-horizon"
+            label="Horizon"
+            description="How far back a pass looks: longer than the lag, at most 168h (STL keeps 2 to 7 days)"
+            value={verify.horizon}
+            placeholder="24h"
+            onChange={(horizon) => setVerify({ horizon })}
+          />
+          <DurationInput
+            id="stl-verify-interval"
+            label="Verify interval"
+            description="Time between passes on one cluster; at least 1m"
+            value={verify.interval}
+            placeholder="1h"
+            onChange={(interval) => setVerify({ interval })}
+          />
+        </Stack>
+      </ConfigSubSection>
     </Stack>
   );
 }

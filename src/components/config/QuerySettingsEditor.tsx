@@ -175,6 +175,14 @@ export function QuerySettingsEditor({ value, s3, onChange }: Props) {
               placeholder="5m"
               onChange={(resultReuse) => setAthena({ resultReuse })}
             />
+            <DurationInput
+              id="stl-athena-timeout"
+              label="Athena timeout"
+              description="Bounds one Athena query, time in Athena's queue included"
+              value={athena.timeout}
+              placeholder="5m"
+              onChange={(timeout) => setAthena({ timeout })}
+            />
             <Field
               label="First day"
               description="The first day of the archive (YYYY-MM-DD): Athena sees the days from it to today"

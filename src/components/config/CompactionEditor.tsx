@@ -1,0 +1,62 @@
+import { Alert, Field, Input, Stack, Switch } from '@grafana/ui';
+import React from 'react';
+
+import { CompactionSettings } from '../../types';
+import { DurationInput } from './DurationInput';
+import { compact, positiveInt } from './jsonData';
+
+interface Props {
+  value: CompactionSettings;
+  /** Whether queries run on Athena, which compaction does not support yet. */
+  athena: boolean;
+  /** Called with undefined when every field is left at its default. */
+  onChange: (value: CompactionSettings | undefined) => void;
+}
+
+/** Compaction of closed days into fewer, larger objects. Empty fields take the backend's defaults. */
+export function CompactionEditor({ value, athena, onChange }: Props) {
+  const set = (patch: Partial<CompactionSettings>) => {
+    const next = compact({ ...value, ...patch });
+    onChange(Object.keys(next).length > 0 ? next : undefined);
+  };
+  return (
+    <Stack direction="column" gap={0}>
+      {athena && (
+        <Alert severity="info" title="No compaction with Athena">
+          With the Athena engine closed days are not compacted; retention still applies.
+        </Alert>
+      )}
+      <Stack direction="row" gap={2} wrap="wrap">
+        <Field
+          label="Compaction"
+          description="Rewrite a closed day's many small files into a few large ones, once verified"
+        >
+          <Switch
+            id="stl-compaction-enabled"
+            value={value.enabled ?? true}
+            onChange={(e) => set({ enabled: e.currentTarget.checked })}
+          />
+        </Field>
+        <Field label="Max object size (MiB)" description="Upper bound of one compacted file">
+          <Input
+            id="stl-compaction-max-object"
+            type="number"
+            min={1}
+            width={16}
+            value={value.maxObjectMB ?? ''}
+            placeholder="512"
+            onChange={(e) => set({ maxObjectMB: positiveInt(e.currentTarget.value) })}
+          />
+        </Field>
+        <DurationInput
+          id="stl-compaction-grace"
+          label="Grace"
+          description="Replaced files stay this long for queries already reading them; longer than the query timeout"
+          value={value.grace}
+          placeholder="10m"
+          onChange={(grace) => set({ grace })}
+        />
+      </Stack>
+    </Stack>
+  );
+}
