@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
@@ -54,10 +52,10 @@ func IdleVsTrivial(ctx context.Context, out io.Writer, opts IdleOptions) error {
 		if c.SSLMode == "" {
 			c.SSLMode = "disable"
 		}
-		if err := createDatabase(ctx, c); err != nil {
+		if err := sim.CreateDatabase(ctx, c); err != nil {
 			return err
 		}
-		if err := withConn(ctx, c, func(conn *pgx.Conn) error { return sim.Create(ctx, conn) }); err != nil {
+		if err := sim.WithConn(ctx, c, func(conn *pgx.Conn) error { return sim.Create(ctx, conn) }); err != nil {
 			return err
 		}
 		cfg.Clusters = append(cfg.Clusters, c)
@@ -114,7 +112,7 @@ func trivialQueries(ctx context.Context, clusters []config.Cluster, perCluster i
 		go func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs <- withConn(ctx, c, func(conn *pgx.Conn) error {
+			errs <- sim.WithConn(ctx, c, func(conn *pgx.Conn) error {
 				for range perCluster {
 					if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
 						return err
@@ -137,26 +135,4 @@ func medianHigh(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// createDatabase creates the cluster's database on the PostgreSQL server when it is missing.
-func createDatabase(ctx context.Context, c config.Cluster) error {
-	admin := c
-	admin.Database = "postgres"
-	var err error
-	withErr := withConn(ctx, admin, func(conn *pgx.Conn) error {
-		_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{c.Database}.Sanitize())
-		return nil
-	})
-	if withErr != nil {
-		return withErr
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cluster %s: create database: %w", c.Name, err)
-	}
-	return nil
 }

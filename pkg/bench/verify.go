@@ -16,7 +16,6 @@ import (
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
-	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
 	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
@@ -145,7 +144,7 @@ func cycle(ctx context.Context, exp *export.Exporter) error {
 func fillCluster(ctx context.Context, c config.Cluster, opts VerifyOptions, seed uint64) error {
 	if opts.Reuse {
 		var n int64
-		err := withConn(ctx, c, func(conn *pgx.Conn) error {
+		err := sim.WithConn(ctx, c, func(conn *pgx.Conn) error {
 			return conn.QueryRow(ctx, "SELECT count(*) FROM stl_query").Scan(&n)
 		})
 		if err == nil && n > 0 {
@@ -154,7 +153,7 @@ func fillCluster(ctx context.Context, c config.Cluster, opts VerifyOptions, seed
 	}
 	admin := c
 	admin.Database = "postgres"
-	err := withConn(ctx, admin, func(conn *pgx.Conn) error {
+	err := sim.WithConn(ctx, admin, func(conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{c.Database}.Sanitize())
 		if err == nil {
 			_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{c.Database}.Sanitize())
@@ -168,7 +167,7 @@ func fillCluster(ctx context.Context, c config.Cluster, opts VerifyOptions, seed
 	if err != nil {
 		return fmt.Errorf("cluster %s: create database: %w", c.Name, err)
 	}
-	return withConn(ctx, c, func(conn *pgx.Conn) error {
+	return sim.WithConn(ctx, c, func(conn *pgx.Conn) error {
 		if err := sim.Create(ctx, conn); err != nil {
 			return err
 		}
@@ -187,19 +186,6 @@ func fillCluster(ctx context.Context, c config.Cluster, opts VerifyOptions, seed
 		_, err = w.Backfill(ctx, conn, to.Add(-opts.History), to)
 		return err
 	})
-}
-
-func withConn(ctx context.Context, c config.Cluster, fn func(*pgx.Conn) error) error {
-	cc, err := redshift.ConnConfig(c)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
-	if err != nil {
-		return fmt.Errorf("cluster %s: connect: %w", c.Name, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return fn(conn)
 }
 
 func seconds(ds []time.Duration) string {

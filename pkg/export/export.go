@@ -264,9 +264,9 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 		res.Err = fmt.Errorf("export: no cluster named %s", name)
 		return res
 	}
-	got, lease, err := e.store.Acquire(ctx, name, e.opts.Owner, e.leaseTTL())
+	ctx, release, got, lease, err := e.holdLease(ctx, name)
 	if err != nil {
-		res.Err = fmt.Errorf("cluster %s: take lease: %w", name, err)
+		res.Err = err
 		return res
 	}
 	if !got {
@@ -274,16 +274,7 @@ func (e *Exporter) ExportCluster(ctx context.Context, name string) Result {
 		e.opts.Log.Info("cluster is exported by another exporter", "cluster", name, "owner", lease.Owner, "until", lease.Expires)
 		return res
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	renewed := e.keepLease(ctx, cancel, name, lease.Expires)
-	defer func() {
-		cancel(nil)
-		<-renewed
-		if err := e.store.Release(context.WithoutCancel(ctx), name, e.opts.Owner); err != nil {
-			e.opts.Log.Warn("release lease", "cluster", name, "error", err)
-		}
-	}()
+	defer release()
 
 	conn, err := e.conn(ctx, c)
 	if err != nil {
@@ -346,6 +337,29 @@ func (e *Exporter) maintain(ctx context.Context, res *Result) {
 	} else {
 		e.opts.Log.Info(m.String())
 	}
+}
+
+// holdLease takes the lease of cluster name and keeps renewing it until release is called; the
+// returned context is cancelled if the lease is lost. got is false, with the holder's lease, when
+// another exporter holds it.
+func (e *Exporter) holdLease(ctx context.Context, name string) (held context.Context, release func(), got bool, lease state.Lease, err error) {
+	got, lease, err = e.store.Acquire(ctx, name, e.opts.Owner, e.leaseTTL())
+	if err != nil {
+		return ctx, nil, false, lease, fmt.Errorf("cluster %s: take lease: %w", name, err)
+	}
+	if !got {
+		return ctx, nil, false, lease, nil
+	}
+	held, cancel := context.WithCancelCause(ctx)
+	renewed := e.keepLease(held, cancel, name, lease.Expires)
+	release = func() {
+		cancel(nil)
+		<-renewed
+		if err := e.store.Release(context.WithoutCancel(held), name, e.opts.Owner); err != nil {
+			e.opts.Log.Warn("release lease", "cluster", name, "error", err)
+		}
+	}
+	return held, release, true, lease, nil
 }
 
 // keepLease renews the lease while the cycle runs and cancels the cycle if the lease is lost,

@@ -120,9 +120,9 @@ func (e *Exporter) VerifyCluster(ctx context.Context, name string, opts VerifyOp
 		res.Err = fmt.Errorf("verify: no cluster named %s", name)
 		return res.done()
 	}
-	got, lease, err := e.store.Acquire(ctx, name, e.opts.Owner, e.leaseTTL())
+	ctx, release, got, lease, err := e.holdLease(ctx, name)
 	if err != nil {
-		res.Err = fmt.Errorf("cluster %s: take lease: %w", name, err)
+		res.Err = err
 		return res.done()
 	}
 	if !got {
@@ -130,16 +130,7 @@ func (e *Exporter) VerifyCluster(ctx context.Context, name string, opts VerifyOp
 		res.Err = fmt.Errorf("cluster %s: held by %s until %s", name, lease.Owner, lease.Expires.UTC().Format(time.RFC3339))
 		return res.done()
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	renewed := e.keepLease(ctx, cancel, name, lease.Expires)
-	defer func() {
-		cancel(nil)
-		<-renewed
-		if err := e.store.Release(context.WithoutCancel(ctx), name, e.opts.Owner); err != nil {
-			e.opts.Log.Warn("release lease", "cluster", name, "error", err)
-		}
-	}()
+	defer release()
 	conn, err := e.conn(ctx, c)
 	if err != nil {
 		res.Err = err

@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
-	"github.com/stlarchive/redshift-stl-archive/pkg/redshift"
 	"github.com/stlarchive/redshift-stl-archive/pkg/sim"
 )
 
@@ -64,10 +62,10 @@ func runSimulate(ctx context.Context, args []string) error {
 // simulateCluster makes the cluster's database (when missing) STL-shaped and writes its
 // workload until ctx ends.
 func simulateCluster(ctx context.Context, c config.Cluster, opts sim.Options, backfill time.Duration, once bool) error {
-	if err := createDatabase(ctx, c); err != nil {
+	if err := sim.CreateDatabase(ctx, c); err != nil {
 		return err
 	}
-	return withConn(ctx, c, func(conn *pgx.Conn) error { return simulateOn(ctx, conn, c, opts, backfill, once) })
+	return sim.WithConn(ctx, c, func(conn *pgx.Conn) error { return simulateOn(ctx, conn, c, opts, backfill, once) })
 }
 
 func simulateOn(ctx context.Context, conn *pgx.Conn, c config.Cluster, opts sim.Options, backfill time.Duration, once bool) error {
@@ -91,39 +89,4 @@ func simulateOn(ctx context.Context, conn *pgx.Conn, c config.Cluster, opts sim.
 		return nil
 	}
 	return sim.Run(ctx, conn, w, time.Second)
-}
-
-// createDatabase creates the cluster's database on the PostgreSQL server when it is missing.
-func createDatabase(ctx context.Context, c config.Cluster) error {
-	admin := c
-	admin.Database = "postgres"
-	var err error
-	withErr := withConn(ctx, admin, func(conn *pgx.Conn) error {
-		_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{c.Database}.Sanitize())
-		return nil
-	})
-	if withErr != nil {
-		return withErr
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("cluster %s: create database: %w", c.Name, err)
-	}
-	return nil
-}
-
-func withConn(ctx context.Context, c config.Cluster, fn func(*pgx.Conn) error) error {
-	cc, err := redshift.ConnConfig(c)
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cc)
-	if err != nil {
-		return fmt.Errorf("cluster %s: connect: %w", c.Name, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return fn(conn)
 }
