@@ -84,8 +84,10 @@ func TestIAMPolicyCoversEveryAWSCallTheCodeMakes(t *testing.T) {
 	ssmFake.Put(ssmPrefix+".global.s3_prefix", awsfake.String, "s3://legacy-stl-bucket/stl/")
 	ssmFake.Put(ssmPrefix+".global.enabled_cluster_list", awsfake.StringList, "pol-listed,pol-glue")
 	user := "policy_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "_")
-	putSSMCluster(ssmFake, "pol-listed", user, "", "")
-	putSSMCluster(ssmFake, "pol-glue", user, "", "")
+	// One user per cluster: both clusters are the same PostgreSQL here, where a second issue of
+	// credentials for the same user would replace the first one's password mid-cycle.
+	putSSMCluster(ssmFake, "pol-listed", user+"_l", "", "")
+	putSSMCluster(ssmFake, "pol-glue", user+"_g", "", "")
 	ssmFake.Put(ssmPrefix+".pol-glue.connection", awsfake.String, "stl-pol-glue")
 	glueFake := awsfake.NewGlue(t)
 	glueFake.AddConnection("stl-pol-glue", map[string]string{"JDBC_CONNECTION_URL": "jdbc:redshift://" + endpointOf(c)})
