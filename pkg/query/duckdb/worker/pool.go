@@ -373,11 +373,22 @@ func (p *Pool) died(w *worker, cause error) error {
 		return &remoteError{kind: duckdb.ErrMemory, msg: fmt.Sprintf("%v (limit %s): the result is larger than the limit; select fewer or shorter columns",
 			duckdb.ErrMemory, formatBytes(mem))}
 	}
-	if isOutOfMemory(tail) {
+	if isOutOfMemory(tail) || w.diedNearItsBound(mem) {
 		return &remoteError{kind: duckdb.ErrMemory, msg: fmt.Sprintf("%v (limit %s): the query needed more memory than the worker may take",
 			duckdb.ErrMemory, formatBytes(mem))}
 	}
 	return fmt.Errorf("query worker failed (%v, %s): %s", cause, st, duckdb.Scrub(errors.New(w.stderr.firstLine()), p.root))
+}
+
+// diedNearItsBound reports whether a worker that crashed had grown past its memory limit before
+// it died. Under RLIMIT_DATA a failed allocation does not always say so: a NULL from malloc in
+// native code can end the process with SIGSEGV instead of an out-of-memory message.
+func (w *worker) diedNearItsBound(limit uint64) bool {
+	if w.state == nil {
+		return false
+	}
+	ru, ok := w.state.SysUsage().(*syscall.Rusage)
+	return ok && ru.Maxrss > 0 && uint64(ru.Maxrss)*1024 >= limit
 }
 
 // isOutOfMemory tells an allocation failure from other deaths: the Go runtime, the C++ runtime
