@@ -26,7 +26,9 @@ const glueRegion = "us-east-1"
 
 // Glue is an in-memory AWS Glue Data Catalog behind an httptest server that speaks the AWS JSON
 // 1.1 protocol as the aws-sdk-go-v2 client does (POST /, X-Amz-Target: AWSGlue.<Action>). It
-// knows GetDatabase, CreateDatabase, GetTable, CreateTable and UpdateTable, answers with the
+// knows GetDatabase, CreateDatabase, GetTable, CreateTable, UpdateTable and the partitions of a
+// table (GetPartitions, GetPartition, BatchCreatePartition, UpdatePartition,
+// BatchDeletePartition), answers with the
 // error types Glue has (EntityNotFoundException, AlreadyExistsException,
 // ConcurrentModificationException, AccessDeniedException, InvalidInputException) and adds to a
 // stored table what Glue adds: create and update times, a version id that UpdateTable checks
@@ -34,12 +36,17 @@ const glueRegion = "us-east-1"
 type Glue struct {
 	// URL is the endpoint to give the client as BaseEndpoint.
 	URL string
+	// PartitionPage is how many partitions GetPartitions returns per page when the request sets
+	// no MaxResults (default 100).
+	PartitionPage int
 
 	srv *httptest.Server
 
 	mu        sync.Mutex
 	databases map[string]map[string]any            // name → Database
 	tables    map[string]map[string]map[string]any // database → name → Table
+	// partitions: database → table → partition values joined by partitionSep → Partition
+	partitions map[string]map[string]map[string]map[string]any
 	calls     []GlueCall
 	denied    map[string]bool
 	before    map[string][]func()
@@ -69,6 +76,7 @@ func NewGlue(t testing.TB) *Glue {
 	g := &Glue{
 		databases:   map[string]map[string]any{},
 		tables:      map[string]map[string]map[string]any{},
+		partitions:  map[string]map[string]map[string]map[string]any{},
 		denied:      map[string]bool{},
 		before:      map[string][]func(){},
 		connections: map[string]map[string]string{},
@@ -197,6 +205,16 @@ func (g *Glue) serve(w http.ResponseWriter, r *http.Request) {
 		out, gerr = g.updateTable(in)
 	case "GetConnection":
 		out, gerr = g.getConnection(in)
+	case "GetPartitions":
+		out, gerr = g.getPartitions(in)
+	case "GetPartition":
+		out, gerr = g.getPartition(in)
+	case "BatchCreatePartition":
+		out, gerr = g.batchCreatePartition(in)
+	case "UpdatePartition":
+		out, gerr = g.updatePartition(in)
+	case "BatchDeletePartition":
+		out, gerr = g.batchDeletePartition(in)
 	default:
 		gerr = &glueError{"UnknownOperationException", fmt.Sprintf("the fake Glue does not implement %s", action)}
 	}
