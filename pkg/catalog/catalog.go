@@ -3,7 +3,8 @@
 // the same columns and types the exporter writes. Ensure makes the catalog match the
 // configuration and touches nothing that already does, so it can run at every start.
 //
-// Partitions are not registered at all: the tables use Athena partition projection. Athena
+// Without compaction, partitions are not registered at all: the tables use Athena partition
+// projection (with compaction, see Options.Registered and Partitions.Publish). Athena
 // computes the partitions of a query from the table's properties (the configured clusters, and
 // every day from the first one to today) and the location template, so a Parquet file the
 // exporter writes is queryable the moment it lands, with no Glue crawler, no crawler lag, no
@@ -21,8 +22,9 @@
 // with DATE literals; its projection generates yyyy-MM-dd values, the format of the archive's
 // day=… folders.
 //
-// The package talks to Glue only through GlueAPI. It does not create, list or read objects in
-// S3, and it never deletes a table.
+// The package talks to Glue only through GlueAPI and PartitionAPI. It does not create, list or
+// read objects in S3 (which partitions readers should see is its callers' to say), and it never
+// deletes a table.
 package catalog
 
 import (
@@ -72,6 +74,16 @@ type Options struct {
 	// Athena look into every projected day of every cluster, so FirstDay is best the start of
 	// the archive, not earlier.
 	FirstDay string
+	// Registered replaces projection with registered partitions, which Publish keeps
+	// (Partitions.Publish): compaction moves a closed day to a generation folder that a
+	// projection's location template cannot name (docs/compaction.md).
+	Registered bool
+	// Publish, with Registered, registers the partitions of every day of a table that readers
+	// should see. Ensure calls it after creating the table, and before it takes projection off
+	// an existing table: while projection is on Athena ignores registered partitions, so they
+	// are all in place when Athena starts reading them, and no moment finds a table with
+	// neither.
+	Publish func(ctx context.Context, table string) error
 }
 
 // Action is what Ensure did to one table.
@@ -143,7 +155,7 @@ func Ensure(ctx context.Context, api GlueAPI, opts Options) (Report, error) {
 		if err != nil {
 			return rep, fmt.Errorf("ensure glue table %s.%s: %w", o.Database, t.Name, err)
 		}
-		tr, err := ensureTable(ctx, api, o.Database, want)
+		tr, err := ensureTable(ctx, api, o.Database, want, o.publish)
 		if err != nil {
 			return rep, err
 		}
@@ -174,7 +186,18 @@ func ensureDatabase(ctx context.Context, api GlueAPI, name string) (bool, error)
 	return false, fmt.Errorf("ensure glue database %s: glue:CreateDatabase: %w", name, err)
 }
 
-func ensureTable(ctx context.Context, api GlueAPI, db string, want *types.TableInput) (TableReport, error) {
+// publish registers a table's partitions when the options ask for registered partitions.
+func (o Options) publish(ctx context.Context, table string) error {
+	if !o.Registered || o.Publish == nil {
+		return nil
+	}
+	if err := o.Publish(ctx, table); err != nil {
+		return fmt.Errorf("ensure glue table %s.%s: %w", o.Database, table, err)
+	}
+	return nil
+}
+
+func ensureTable(ctx context.Context, api GlueAPI, db string, want *types.TableInput, publish func(context.Context, string) error) (TableReport, error) {
 	name := aws.ToString(want.Name)
 	fail := func(action string, err error) (TableReport, error) {
 		return TableReport{}, fmt.Errorf("ensure glue table %s.%s: glue:%s: %w", db, name, action, err)
@@ -186,7 +209,7 @@ func ensureTable(ctx context.Context, api GlueAPI, db string, want *types.TableI
 			_, err = api.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String(db), TableInput: want})
 			switch {
 			case err == nil:
-				return TableReport{Name: name, Action: Created}, nil
+				return TableReport{Name: name, Action: Created}, publish(ctx, name)
 			case errors.As(err, new(*types.AlreadyExistsException)) && !last:
 				continue // created by another writer meanwhile: compare with theirs
 			}
@@ -198,6 +221,11 @@ func ensureTable(ctx context.Context, api GlueAPI, db string, want *types.TableI
 		changes := diff(want, out.Table)
 		if len(changes) == 0 {
 			return TableReport{Name: name, Action: Unchanged}, nil
+		}
+		if _, projected := want.Parameters["projection.enabled"]; !projected && out.Table.Parameters["projection.enabled"] == "true" {
+			if err := publish(ctx, name); err != nil {
+				return TableReport{}, err
+			}
 		}
 		_, err = api.UpdateTable(ctx, &glue.UpdateTableInput{
 			DatabaseName: aws.String(db),

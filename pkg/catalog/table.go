@@ -30,7 +30,7 @@ const (
 
 // TableInput is the Glue definition of an archived table: an external Parquet table at
 // <Location><table>/ with the table's columns, partitioned by cluster and day through
-// partition projection. It is what Ensure creates, and what it compares an existing table with.
+// partition projection, or through registered partitions (Options.Registered). It is what Ensure creates, and what it compares an existing table with.
 func TableInput(t tables.Table, opts Options) (*types.TableInput, error) {
 	o, _, err := opts.normalize()
 	if err != nil {
@@ -51,18 +51,7 @@ func TableInput(t tables.Table, opts Options) (*types.TableInput, error) {
 		Name:        aws.String(t.Name),
 		Description: aws.String(fmt.Sprintf("Redshift %s of every cluster, archived as Parquet by cluster and day.", t.Name)),
 		TableType:   aws.String("EXTERNAL_TABLE"),
-		Parameters: map[string]string{
-			"classification":               "parquet",
-			"projection.enabled":           "true",
-			"projection.cluster.type":      "enum",
-			"projection.cluster.values":    strings.Join(o.Clusters, ","),
-			"projection.day.type":          "date",
-			"projection.day.format":        "yyyy-MM-dd",
-			"projection.day.range":         o.FirstDay + ",NOW",
-			"projection.day.interval":      "1",
-			"projection.day.interval.unit": "DAYS",
-			"storage.location.template":    loc + clusterKey + "=${" + clusterKey + "}/" + dayKey + "=${" + dayKey + "}/",
-		},
+		Parameters:  parameters(o, loc),
 		PartitionKeys: []types.Column{
 			{Name: aws.String(clusterKey), Type: aws.String("string"), Comment: aws.String("Redshift cluster name")},
 			{Name: aws.String(dayKey), Type: aws.String("date"), Comment: aws.String("UTC day of the row's time")},
@@ -78,6 +67,26 @@ func TableInput(t tables.Table, opts Options) (*types.TableInput, error) {
 			},
 		},
 	}, nil
+}
+
+// parameters are the table's: with projection, how Athena computes the partitions; with
+// registered partitions (Options.Registered), none, so Athena reads the partitions Publish keeps.
+func parameters(o Options, loc string) map[string]string {
+	if o.Registered {
+		return map[string]string{"classification": "parquet"}
+	}
+	return map[string]string{
+		"classification":               "parquet",
+		"projection.enabled":           "true",
+		"projection.cluster.type":      "enum",
+		"projection.cluster.values":    strings.Join(o.Clusters, ","),
+		"projection.day.type":          "date",
+		"projection.day.format":        "yyyy-MM-dd",
+		"projection.day.range":         o.FirstDay + ",NOW",
+		"projection.day.interval":      "1",
+		"projection.day.interval.unit": "DAYS",
+		"storage.location.template":    loc + clusterKey + "=${" + clusterKey + "}/" + dayKey + "=${" + dayKey + "}/",
+	}
 }
 
 var numericRe = regexp.MustCompile(`^(?:numeric|decimal)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$`)

@@ -249,7 +249,15 @@ func writeGlue(w http.ResponseWriter, out any, gerr *glueError) {
 	if out == nil {
 		out = map[string]any{}
 	}
-	json.NewEncoder(w).Encode(out)
+	// A whole body with its length, as Glue sends it: the client reads to its end and keeps the
+	// connection for the next request.
+	b, err := json.Marshal(out)
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
 }
 
 // glueARN names the resource of a request, for the message of AccessDeniedException.
