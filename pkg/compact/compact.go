@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
@@ -51,7 +52,17 @@ const (
 	StepDeleted Step = "deleted"
 	// StepRetired: a day past retention is retired in the record; its objects are garbage.
 	StepRetired Step = "retired"
+	// StepPublished: Glue's partitions of the table on the cluster follow the record, and the
+	// record marks its days published (only with a Publisher).
+	StepPublished Step = "published"
 )
+
+// Publisher keeps the partitions through which Athena reads a table on a cluster:
+// catalog.Partitions. want maps each day readers should see to the folder that holds it,
+// relative to the archive root.
+type Publisher interface {
+	Publish(ctx context.Context, table, cluster string, want map[string]string) (catalog.PublishReport, error)
+}
 
 // Defaults of Options.
 const (
@@ -78,6 +89,10 @@ type Options struct {
 	Hook func(step Step, table, cluster, day string)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Publisher, when set, registers Athena's partitions after each switch of the record and at
+	// the start of each run; a day's garbage is deleted only once the day is published. Nil for
+	// the embedded engine, which follows the record itself: no Glue call at all.
+	Publisher Publisher
 }
 
 func (o Options) withDefaults() Options {
@@ -230,7 +245,7 @@ func (c *Compactor) Collect(ctx context.Context, table, cluster string) (int, er
 	var keep []tables.Garbage
 	deleted := 0
 	for _, g := range l.Garbage {
-		if now.Before(g.After) {
+		if now.Before(g.After) || !c.publishedFor(l, table, cluster, g.Key) {
 			keep = append(keep, g)
 			continue
 		}
@@ -259,4 +274,19 @@ func (c *Compactor) Collect(ctx context.Context, table, cluster string) (int, er
 	}
 	c.hook(StepDeleted, table, cluster, "")
 	return deleted, nil
+}
+
+// publishedFor reports whether garbage key may go as far as Athena is concerned: without a
+// Publisher always; with one, once the day it belongs to is published, since until then an
+// Athena query may still plan from the partition that names it.
+func (c *Compactor) publishedFor(l tables.Layout, table, cluster, key string) bool {
+	if c.opts.Publisher == nil {
+		return true
+	}
+	day, _, ok := tables.ObjectOf(strings.TrimPrefix(key, fmt.Sprintf("%s/cluster=%s/", table, cluster)))
+	if !ok {
+		return true
+	}
+	d, named := l.Days[day]
+	return !named || d.Published
 }

@@ -158,6 +158,11 @@ func (c *Compactor) CompactDay(ctx context.Context, t tables.Table, cluster stri
 	for _, s := range out.sizes {
 		res.Bytes += s
 	}
+	// Athena follows the switch once Glue does; a crash before is finished by the next run,
+	// and until then the windows stay (Collect).
+	if err := c.Publish(ctx, t.Name, cluster); err != nil {
+		return res, fmt.Errorf("compact %s on %s, day %s: switched, not yet published: %w", t.Name, cluster, dayName, err)
+	}
 	return res, nil
 }
 

@@ -85,5 +85,8 @@ func (c *Compactor) Retire(ctx context.Context, table, cluster string, keep time
 		return fail(err)
 	}
 	c.hook(StepRetired, table, cluster, "")
+	if err := c.Publish(ctx, table, cluster); err != nil {
+		return res, fmt.Errorf("retain %s on %s: retired, not yet published: %w", table, cluster, err)
+	}
 	return res, nil
 }

@@ -59,16 +59,21 @@ func (r Result) Failed() error {
 	return errors.Join(errs...)
 }
 
-// Cluster runs retention, then compaction of every closed day, then the deletion of garbage past
-// its grace, on each table of a cluster. retention maps a table to how long its days are kept
+// Cluster runs, on each table of a cluster, the publishing of Athena's partitions (with a
+// Publisher), retention, compaction of every closed day, then the deletion of garbage past its
+// grace. retention maps a table to how long its days are kept
 // (missing: forever). A table's failure does not stop the others. The caller holds the cluster's
 // lease.
 func (c *Compactor) Cluster(ctx context.Context, cluster string, ts []tables.Table, retention map[string]time.Duration) Result {
 	res := Result{Cluster: cluster}
 	for _, t := range ts {
 		tr := TableResult{Table: t.Name}
-		var err error
-		if tr.Retired, err = c.Retire(ctx, t.Name, cluster, retention[t.Name]); err != nil {
+		// First finish a publish a crash left undone and create the coming days' partitions;
+		// a table Athena cannot follow gets no new switch.
+		err := c.Publish(ctx, t.Name, cluster)
+		if err != nil {
+			tr.Err = err
+		} else if tr.Retired, err = c.Retire(ctx, t.Name, cluster, retention[t.Name]); err != nil {
 			tr.Err = err
 		}
 		if err == nil && !c.noCompact {

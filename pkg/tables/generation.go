@@ -42,6 +42,10 @@ type DayLayout struct {
 	// Retired marks a day past retention: no object holds it any more.
 	Retired bool      `json:"retired,omitempty"`
 	At      time.Time `json:"at"`
+	// Published marks a day whose registered Glue partition follows this entry (points at the
+	// generation, or is gone for a retired day). Only archives Athena reads through registered
+	// partitions publish; until then the day's garbage stays (docs/compaction.md).
+	Published bool `json:"published,omitempty"`
 }
 
 // Garbage is an object to delete once After has passed.

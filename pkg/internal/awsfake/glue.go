@@ -47,10 +47,10 @@ type Glue struct {
 	tables    map[string]map[string]map[string]any // database → name → Table
 	// partitions: database → table → partition values joined by partitionSep → Partition
 	partitions map[string]map[string]map[string]map[string]any
-	calls     []GlueCall
-	denied    map[string]bool
-	before    map[string][]func()
-	clock     time.Time
+	calls      []GlueCall
+	denied     map[string]bool
+	before     map[string][]func()
+	clock      time.Time
 	// connections are the catalog's connections: name → connection properties.
 	connections map[string]map[string]string
 }
@@ -89,12 +89,14 @@ func NewGlue(t testing.TB) *Glue {
 }
 
 // Client is a real Glue client pointed at the fake, with static credentials and no retries, so
-// that a test sees each request it causes exactly once.
+// that a test sees each request it causes exactly once; it sends whole bodies
+// (wholeBodyClient), so that no request fails for a race in the client itself.
 func (g *Glue) Client() *glue.Client {
 	cfg := aws.Config{
 		Region:           glueRegion,
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIDGLUEFAKE", "glue-fake-secret", ""),
 		RetryMaxAttempts: 1,
+		HTTPClient:       newWholeBodyClient(),
 	}
 	return glue.NewFromConfig(cfg, func(o *glue.Options) { o.BaseEndpoint = aws.String(g.URL) })
 }
