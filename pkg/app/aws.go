@@ -15,8 +15,10 @@ import (
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/awsx"
 	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
+	"github.com/stlarchive/redshift-stl-archive/pkg/compact"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
@@ -104,7 +106,8 @@ func ArchiveLocation(a *config.S3Archive) string {
 const catalogTimeout = 2 * time.Minute
 
 // EnsureCatalog creates or updates the Glue database and tables that Athena reads the archive
-// through, with partition projection over the given clusters. A second call with the same
+// through, with partition projection over the given clusters, or, with compaction on, with
+// registered partitions, added for every day of the archive before projection is taken off. A second call with the same
 // settings changes nothing.
 func EnsureCatalog(ctx context.Context, cfg config.Config, clusters []string) (catalog.Report, error) {
 	a := cfg.Query.Athena
@@ -117,13 +120,54 @@ func EnsureCatalog(ctx context.Context, cfg config.Config, clusters []string) (c
 	if err != nil {
 		return catalog.Report{}, fmt.Errorf("catalog: %w", err)
 	}
-	return catalog.Ensure(ctx, client, catalog.Options{
-		Database: a.Database,
-		Location: ArchiveLocation(cfg.Archive.S3),
-		Tables:   archivedTables(cfg),
-		Clusters: clusters,
-		FirstDay: a.FirstDay,
-	})
+	opts := catalog.Options{
+		Database:   a.Database,
+		Location:   ArchiveLocation(cfg.Archive.S3),
+		Tables:     archivedTables(cfg),
+		Clusters:   clusters,
+		FirstDay:   a.FirstDay,
+		Registered: cfg.RegisteredPartitions(),
+	}
+	if opts.Registered {
+		opened, err := export.OpenArchive(cfg)
+		if err != nil {
+			return catalog.Report{}, fmt.Errorf("catalog: %w", err)
+		}
+		archive, ok := opened.(storage.Objects)
+		if !ok {
+			return catalog.Report{}, fmt.Errorf("catalog: %s cannot be listed for its partitions", opened)
+		}
+		parts := catalog.Partitions{API: client, Database: a.Database, Location: opts.Location}
+		// Without the clusters' leases: only missing partitions are added (Partitions.Add); the
+		// maintenance, under the lease, moves and deletes.
+		opts.Publish = func(ctx context.Context, table string) error {
+			for _, cl := range clusters {
+				want, err := compact.WantedPartitions(ctx, archive, table, cl, time.Now())
+				if err != nil {
+					return fmt.Errorf("partitions of %s on %s: %w", table, cl, err)
+				}
+				if _, err := parts.Add(ctx, table, cl, want); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	return catalog.Ensure(ctx, client, opts)
+}
+
+// partitionPublisher is the compactor's Publisher when Athena reads registered partitions
+// (config.RegisteredPartitions), else nil: the embedded engine makes no Glue call.
+func partitionPublisher(ctx context.Context, cfg config.Config) (compact.Publisher, error) {
+	a := cfg.Query.Athena
+	if !cfg.RegisteredPartitions() || a == nil || cfg.Archive.S3 == nil {
+		return nil, nil
+	}
+	client, err := glueClient(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("glue client for the partitions of compacted days: %w", err)
+	}
+	return catalog.Partitions{API: client, Database: a.Database, Location: ArchiveLocation(cfg.Archive.S3)}, nil
 }
 
 // archivedTables are the STL tables the configuration exports, plus its custom queries (which

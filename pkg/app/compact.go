@@ -47,9 +47,6 @@ type ClusterMaintenance struct {
 // its export lease, as the exporter's scheduler does after a cycle.
 func Maintain(ctx context.Context, cfg config.Config, opts MaintainOptions) ([]ClusterMaintenance, error) {
 	if opts.Compact && !cfg.CompactionEnabled() {
-		if cfg.Query.Engine == "athena" {
-			return nil, errors.New("compaction is not available with query.engine athena yet: Athena's projected partitions would lose compacted days (docs/compaction.md)")
-		}
 		return nil, errors.New("compaction is disabled (jsonData.compaction.enabled: false)")
 	}
 	fleet, err := ResolveFleet(ctx, cfg)
@@ -66,7 +63,11 @@ func Maintain(ctx context.Context, cfg config.Config, opts MaintainOptions) ([]C
 	if err != nil {
 		return nil, err
 	}
-	c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{Hook: opts.Hook})
+	publisher, err := partitionPublisher(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{Hook: opts.Hook, Publisher: publisher})
 	if err != nil {
 		return nil, err
 	}

@@ -228,5 +228,10 @@ func resolve(ctx context.Context, cfg config.Config, opts *export.Options) (Flee
 			return fleet, err
 		}
 	}
+	if opts.Publisher == nil {
+		if opts.Publisher, err = partitionPublisher(ctx, fleet.Config); err != nil {
+			return fleet, err
+		}
+	}
 	return fleet, nil
 }

@@ -193,6 +193,9 @@ func athenaJSON(t *testing.T, athenaURL, glueURL string) map[string]any {
 		"archive": map[string]any{"path": t.TempDir(), "s3": map[string]any{"bucket": "stl-archive-prod", "prefix": archivePrefix}},
 		"aws":     awsJSON(map[string]string{"athena": athenaURL, "glue": glueURL}),
 		"export":  map[string]any{"enabled": false},
+		// Projection: registered partitions (compaction on) list the archive, which here is
+		// not served.
+		"compaction": map[string]any{"enabled": false},
 		"query": map[string]any{"engine": "athena", "athena": map[string]any{
 			"workgroup": "stl-readers", "database": "stl_history", "outputLocation": "s3://stl-athena-results/grafana/"}},
 	}

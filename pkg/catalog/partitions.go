@@ -52,6 +52,19 @@ type PublishReport struct {
 // idempotent: a second call with the same want changes nothing, and a call after a crash in
 // the middle of one finishes it.
 func (p Partitions) Publish(ctx context.Context, table, cluster string, want map[string]string) (PublishReport, error) {
+	return p.reconcile(ctx, table, cluster, want, true)
+}
+
+// Add creates the partitions of want that are missing and changes no other: what a caller that
+// does not hold the cluster's lease may do (Ensure's Publish, before projection goes). A
+// partition it could move or delete may be one that the lease holder has just published from a
+// newer layout record; creating a missing one cannot undo such a publish (a create that comes
+// second fails), and the lease holder's next Publish corrects what Add left.
+func (p Partitions) Add(ctx context.Context, table, cluster string, want map[string]string) (PublishReport, error) {
+	return p.reconcile(ctx, table, cluster, want, false)
+}
+
+func (p Partitions) reconcile(ctx context.Context, table, cluster string, want map[string]string, full bool) (PublishReport, error) {
 	var rep PublishReport
 	fail := func(action string, err error) (PublishReport, error) {
 		return rep, fmt.Errorf("publish partitions of glue table %s.%s, cluster %s: glue:%s: %w", p.Database, table, cluster, action, err)
@@ -116,12 +129,19 @@ func (p Partitions) Publish(ctx context.Context, table, cluster string, want map
 		rep.Created += len(chunk) - len(out.Errors)
 		for _, e := range out.Errors {
 			if e.ErrorDetail != nil && aws.ToString(e.ErrorDetail.ErrorCode) == "AlreadyExistsException" && len(e.PartitionValues) == 2 {
+				if !full {
+					continue
+				}
 				// Created since the listing: set its location all the same.
 				update = append(update, e.PartitionValues[1])
 				continue
 			}
 			return fail("BatchCreatePartition", partitionErr(e))
 		}
+	}
+	if !full {
+		rep.Unchanged += len(update)
+		return rep, nil
 	}
 	for _, day := range update {
 		in := input(day, want[day])

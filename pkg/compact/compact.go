@@ -195,8 +195,12 @@ type dayObjects struct {
 
 // listDays lists the objects of a table on a cluster by day.
 func (c *Compactor) listDays(ctx context.Context, table, cluster string) (map[string]*dayObjects, error) {
+	return listDays(ctx, c.archive, table, cluster)
+}
+
+func listDays(ctx context.Context, archive storage.Objects, table, cluster string) (map[string]*dayObjects, error) {
 	base := fmt.Sprintf("%s/cluster=%s/", table, cluster)
-	list, err := c.archive.List(ctx, base)
+	list, err := archive.List(ctx, base)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
 	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
@@ -70,6 +71,21 @@ func (c *Compactor) Publish(ctx context.Context, table, cluster string) error {
 	}
 	c.hook(StepPublished, table, cluster, "")
 	return nil
+}
+
+// WantedPartitions reads the layout record and the day folders of table on cluster and returns
+// the partitions Athena should see (as Publish computes them), for a caller that registers them
+// without the cluster's lease (catalog.Partitions.Add, before projection is taken off a table).
+func WantedPartitions(ctx context.Context, archive storage.Objects, table, cluster string, now time.Time) (map[string]string, error) {
+	layout, err := ReadLayout(ctx, archive, table, cluster)
+	if err != nil {
+		return nil, err
+	}
+	days, err := listDays(ctx, archive, table, cluster)
+	if err != nil {
+		return nil, err
+	}
+	return wantedPartitions(table, cluster, layout, days, now.UTC()), nil
 }
 
 // wantedPartitions maps each day Athena should see of table on cluster to the folder that holds

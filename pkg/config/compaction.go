@@ -27,11 +27,18 @@ const (
 	maxObjectMB            = 5 << 20 // S3's largest object, 5 TiB
 )
 
-// CompactionEnabled reports whether closed days are compacted. Not with the Athena engine yet:
-// Athena's projected partitions read a day's folder, which compaction empties
-// (docs/compaction.md). Retention works with every engine.
+// CompactionEnabled reports whether closed days are compacted. Retention works with every
+// engine and setting.
 func (c Config) CompactionEnabled() bool {
-	return !c.Compaction.Disabled && c.Query.Engine != "athena"
+	return !c.Compaction.Disabled
+}
+
+// RegisteredPartitions reports whether Athena reads the archive through registered Glue
+// partitions rather than projection: with query.engine athena and compaction on, since a
+// compacted day lives in a generation folder that projection's location template cannot name
+// (docs/compaction.md).
+func (c Config) RegisteredPartitions() bool {
+	return c.Query.Engine == "athena" && c.CompactionEnabled()
 }
 
 // MaxObjectBytes is the bound of one compacted object.

@@ -69,6 +69,10 @@ type Options struct {
 	// verification on, past the verify horizon with no heal pending and no window left
 	// differing; else the watermark past the day's end plus the lag.
 	DayGate compact.DayGate
+	// Publisher registers Athena's partitions after each switch of compaction and retention
+	// (config.RegisteredPartitions); without one such a configuration is not compacted, since
+	// Athena could not follow.
+	Publisher compact.Publisher
 }
 
 // DefaultMaintainEvery is how often the scheduler compacts and applies retention per cluster.
@@ -127,14 +131,18 @@ func New(cfg config.Config, store state.Store, archive storage.Archive, opts Opt
 		}
 	}
 	if opts.MaintainEvery >= 0 && (cfg.CompactionEnabled() || len(cfg.Retention) > 0) {
-		c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{})
+		c, err := compact.FromConfig(cfg, store, archive, opts.DayGate, compact.Options{Publisher: opts.Publisher})
 		if err != nil {
 			// An archive that cannot list or delete (a wrapper in a test) is exported as before.
 			opts.Log.Warn("no compaction or retention", "error", err)
 		} else {
 			e.compactor, e.retention = c, cfg.Retention
 			e.maintainedAt = map[string]time.Time{}
-			if !cfg.CompactionEnabled() {
+			switch {
+			case !cfg.CompactionEnabled():
+				c.DisableCompaction()
+			case cfg.RegisteredPartitions() && opts.Publisher == nil:
+				opts.Log.Warn("no compaction: query.engine is athena and no Glue client publishes the partitions of compacted days")
 				c.DisableCompaction()
 			}
 		}

@@ -85,10 +85,10 @@ describe('ConfigEditor: compaction', () => {
     expect(last().jsonData).toStrictEqual({});
   });
 
-  it('says that Athena does not compact', async () => {
+  it('says how Athena reads compacted days', async () => {
     setup(dataSourceSettings({ archive: { s3: { bucket: 'stl' } }, query: { engine: 'athena' }, compaction: {} }));
 
-    expect(screen.getByText('No compaction with Athena')).toBeInTheDocument();
+    expect(screen.getByText('Compaction with Athena')).toBeInTheDocument();
   });
 });
 

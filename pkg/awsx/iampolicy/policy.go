@@ -134,6 +134,19 @@ var All = []Permission{
 	{Athena, "glue:GetTable", glueTables, nil, ""},
 	{Athena, "glue:CreateTable", glueTables, nil, ""},
 	{Athena, "glue:UpdateTable", glueTables, nil, ""},
+	{Athena, "glue:GetPartitions", glueCatalog, []string{"Glue.GetPartitions"},
+		"with compaction on: the registered partitions of compacted days (docs/compaction.md)"},
+	{Athena, "glue:BatchCreatePartition", glueCatalog, []string{"Glue.BatchCreatePartition"}, ""},
+	{Athena, "glue:UpdatePartition", glueCatalog, []string{"Glue.UpdatePartition"}, ""},
+	{Athena, "glue:BatchDeletePartition", glueCatalog, []string{"Glue.BatchDeletePartition"}, ""},
+	{Athena, "glue:GetPartitions", glueDatabase, nil, ""},
+	{Athena, "glue:BatchCreatePartition", glueDatabase, nil, ""},
+	{Athena, "glue:UpdatePartition", glueDatabase, nil, ""},
+	{Athena, "glue:BatchDeletePartition", glueDatabase, nil, ""},
+	{Athena, "glue:GetPartitions", glueTables, nil, ""},
+	{Athena, "glue:BatchCreatePartition", glueTables, nil, ""},
+	{Athena, "glue:UpdatePartition", glueTables, nil, ""},
+	{Athena, "glue:BatchDeletePartition", glueTables, nil, ""},
 }
 
 // Covers reports whether operation ("<service id>.<operation>") is in the list.

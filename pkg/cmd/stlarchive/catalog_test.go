@@ -28,6 +28,7 @@ datasources:
         s3: {bucket: stl-archive, prefix: stl/}
       aws: {authType: keys, region: us-east-1, endpoints: {glue: "%s"}}
       export: {enabled: false}
+      compaction: {enabled: false}
       query:
         engine: athena
         athena: {workgroup: primary, database: stl_history, outputLocation: "s3://stl-athena-results/"}

@@ -7,7 +7,7 @@ import { compact, positiveInt } from './jsonData';
 
 interface Props {
   value: CompactionSettings;
-  /** Whether queries run on Athena, which compaction does not support yet. */
+  /** Whether queries run on Athena, which then reads compacted days through registered Glue partitions. */
   athena: boolean;
   /** Called with undefined when every field is left at its default. */
   onChange: (value: CompactionSettings | undefined) => void;
@@ -22,8 +22,9 @@ export function CompactionEditor({ value, athena, onChange }: Props) {
   return (
     <Stack direction="column" gap={0}>
       {athena && (
-        <Alert severity="info" title="No compaction with Athena">
-          With the Athena engine closed days are not compacted; retention still applies.
+        <Alert severity="info" title="Compaction with Athena">
+          With compaction on, the Glue tables use registered partitions instead of projection: the exporter publishes
+          each day&apos;s partition, which needs the glue partition permissions of the IAM policy.
         </Alert>
       )}
       <Stack direction="row" gap={2} wrap="wrap">
