@@ -166,3 +166,28 @@ func TestCreatedRegisteredTableIsPublished(t *testing.T) {
 		t.Errorf("created %v, published %v: want each created table published", got, published)
 	}
 }
+
+func TestAddCreatesOnlyMissingPartitionsAndMovesNone(t *testing.T) {
+	ctx := context.Background()
+	g := awsfake.NewGlue(t)
+	c := g.Client()
+	ensure(t, c, registered())
+	p := catalog.Partitions{API: c, Database: db, Location: "s3://archive-bucket/redshift/"}
+	compacted := "stl_scan/cluster=prod-west/compacted/day=2026-01-01/g1/"
+	if _, err := p.Publish(ctx, "stl_scan", "prod-west", map[string]string{"2026-01-01": compacted, "2026-01-05": "stl_scan/cluster=prod-west/day=2026-01-05/"}); err != nil {
+		t.Fatal(err)
+	}
+	// A stale view: day 1 still plain, day 5 unknown, day 2 new.
+	rep, err := p.Add(ctx, "stl_scan", "prod-west", map[string]string{
+		"2026-01-01": "stl_scan/cluster=prod-west/day=2026-01-01/", "2026-01-02": "stl_scan/cluster=prod-west/day=2026-01-02/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := g.Partitions(db, "stl_scan")
+	if rep.Created != 1 || got["prod-west/2026-01-02"] == "" {
+		t.Errorf("add %+v: the missing day was not created", rep)
+	}
+	if got["prod-west/2026-01-01"] != "s3://archive-bucket/redshift/"+compacted || got["prod-west/2026-01-05"] == "" {
+		t.Errorf("add moved or deleted a published partition: %v", got)
+	}
+}

@@ -213,9 +213,22 @@ func TestExportWithOnlySSMClustersIsValid(t *testing.T) {
 	}
 }
 
+func TestCompactionGraceOutlastsAthenaQueries(t *testing.T) {
+	_, err := FromSettings([]byte(`{"archive": {"path": "a", "s3": {"bucket": "b-1"}}, "query": {"engine": "athena",
+		"athena": {"timeout": "15m"}}, "aws": {"region": "us-east-1"}, "export": {"enabled": false}}`), nil)
+	if err == nil || !strings.Contains(err.Error(), "jsonData.compaction.grace") || !strings.Contains(err.Error(), "query.athena.timeout") {
+		t.Errorf("error %v, want one naming jsonData.compaction.grace and query.athena.timeout", err)
+	}
+	// Without compaction Athena projects the day folders, and nothing it reads is replaced.
+	if _, err := FromSettings([]byte(`{"archive": {"path": "a", "s3": {"bucket": "b-1"}}, "query": {"engine": "athena",
+		"athena": {"timeout": "15m"}}, "aws": {"region": "us-east-1"}, "export": {"enabled": false}, "compaction": {"enabled": false}}`), nil); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestAthenaTimeoutIsItsOwnAndBounded(t *testing.T) {
 	cfg, err := FromSettings([]byte(`{"archive": {"path": "a", "s3": {"bucket": "b-1"}}, "query": {"engine": "athena", "timeout": "20s",
-		"athena": {"timeout": "15m"}}, "aws": {"region": "us-east-1"}, "export": {"enabled": false}}`), nil)
+		"athena": {"timeout": "15m"}}, "aws": {"region": "us-east-1"}, "export": {"enabled": false}, "compaction": {"grace": "16m"}}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

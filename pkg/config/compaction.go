@@ -143,6 +143,8 @@ func validateCompaction(probs *problems, cfg *Config) {
 		probs.add("jsonData.compaction.grace", "must not be negative, got %s", c.Grace)
 	} else if g := c.GraceOrDefault(); g <= cfg.Query.Timeout {
 		probs.add("jsonData.compaction.grace", "must be longer than query.timeout (%s): a query may still read what compaction replaced, got %s", cfg.Query.Timeout, g)
+	} else if a := cfg.Query.Athena; cfg.RegisteredPartitions() && a != nil && g <= a.Timeout {
+		probs.add("jsonData.compaction.grace", "must be longer than query.athena.timeout (%s): an Athena query planned before a day's partition moved may still read what compaction replaced, got %s", a.Timeout, g)
 	}
 	known := map[string]bool{}
 	for _, t := range cfg.Export.Tables {
