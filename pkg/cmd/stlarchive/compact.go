@@ -102,8 +102,8 @@ func objects(s compact.TableStatus) int {
 }
 
 // compactKillHook lets the crash tests stop the process with SIGKILL at a step of compaction:
-// STLARCHIVE_TEST_KILL_AT=<step>[:<table>] (steps: listed, writing, written, switched, deleted,
-// retired).
+// STLARCHIVE_TEST_KILL_AT=<step>[:<table>] (steps: listed, writing, written, switched,
+// published, deleted, retired).
 func compactKillHook() func(compact.Step, string, string, string) {
 	spec := os.Getenv("STLARCHIVE_TEST_KILL_AT")
 	if spec == "" {
