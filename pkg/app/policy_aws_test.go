@@ -12,6 +12,7 @@ import (
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/app"
 	"github.com/stlarchive/redshift-stl-archive/pkg/awsx/iampolicy"
+	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awsfake"
@@ -158,6 +159,20 @@ func TestIAMPolicyCoversEveryAWSCallTheCodeMakes(t *testing.T) {
 	if _, err := app.EnsureCatalog(ctx, acfg, []string{"pol-listed"}); err != nil {
 		t.Fatal(err)
 	}
+	// With compaction on, the same tables switch to registered partitions of the S3 archive's
+	// days (docs/compaction.md).
+	rjson := athenaJSON(t, athenaFake.URL, glueFake.URL)
+	rjson["archive"] = archive
+	delete(rjson, "compaction")
+	rcfg := settings(t, rjson, awsKeys())
+	rcfg.AWS.Observe = rec.observe
+	rep, err := app.EnsureCatalog(ctx, rcfg, []string{"pol-identity"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Names(catalog.Updated)) == 0 || len(glueFake.Partitions("stl_history", "stl_query")) == 0 {
+		t.Errorf("the switch to registered partitions updated %v and registered %v", rep.Names(catalog.Updated), glueFake.Partitions("stl_history", "stl_query"))
+	}
 
 	got := rec.sorted()
 	t.Logf("AWS calls made: %v", got)
@@ -170,7 +185,7 @@ func TestIAMPolicyCoversEveryAWSCallTheCodeMakes(t *testing.T) {
 	for _, op := range []string{"SSM.GetParameters", "Redshift.DescribeClusters", "Redshift.GetClusterCredentials",
 		"Redshift.GetClusterCredentialsWithIAM", "Glue.GetConnection", "S3.HeadBucket", "S3.PutObject", "S3.CreateMultipartUpload",
 		"S3.ListObjectsV2", "S3.GetObject", "DynamoDB.PutItem", "DynamoDB.Scan", "Athena.StartQueryExecution",
-		"Athena.GetWorkGroup", "Glue.CreateTable"} {
+		"Athena.GetWorkGroup", "Glue.CreateTable", "Glue.GetPartitions", "Glue.BatchCreatePartition"} {
 		if !slices.Contains(got, op) {
 			t.Errorf("the run made no %s call", op)
 		}
