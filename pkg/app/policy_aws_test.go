@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -15,9 +17,11 @@ import (
 	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
 	"github.com/stlarchive/redshift-stl-archive/pkg/config"
 	"github.com/stlarchive/redshift-stl-archive/pkg/export"
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/awsfake"
 	"github.com/stlarchive/redshift-stl-archive/pkg/internal/simtest"
 	"github.com/stlarchive/redshift-stl-archive/pkg/query"
+	"github.com/stlarchive/redshift-stl-archive/pkg/tables"
 )
 
 // calls records the AWS calls of every client a configuration makes.
@@ -174,6 +178,64 @@ func TestIAMPolicyCoversEveryAWSCallTheCodeMakes(t *testing.T) {
 		t.Errorf("the switch to registered partitions updated %v and registered %v", rep.Names(catalog.Updated), glueFake.Partitions("stl_history", "stl_query"))
 	}
 
+	// Compaction and retention on the S3 archive with Athena's registered partitions: a day long
+	// past (copies of an exported object) is published, compacted, retired, and its objects
+	// deleted once their grace has passed.
+	var exported string
+	for _, k := range d.keys(t) {
+		if strings.Contains(k, "stl_query/cluster=pol-identity/day=") && strings.HasSuffix(k, ".parquet") {
+			exported = strings.TrimPrefix(k, archivePrefix)
+			break
+		}
+	}
+	if exported == "" {
+		t.Fatalf("no stl_query object of pol-identity in %v", d.keys(t))
+	}
+	// Two windows in each of two days: one past the retention (retired), one inside it
+	// (compacted, its partition moved to the compacted generation).
+	inside := time.Now().UTC().AddDate(0, 0, -10)
+	for _, day := range []time.Time{time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), inside} {
+		for h := range 2 {
+			lo, hi := day.Truncate(24*time.Hour).Add(time.Duration(h)*time.Hour), day.Truncate(24*time.Hour).Add(time.Duration(h+1)*time.Hour)
+			key := fmt.Sprintf("stl_query/cluster=pol-identity/day=%s/%s_%s.parquet", lo.Format(tables.DayFormat),
+				lo.Format("20060102T150405.000000"), hi.Format("20060102T150405.000000"))
+			copyObject(ctx, t, exp.Archive(), exported, key)
+		}
+	}
+	mjson := athenaJSON(t, athenaFake.URL, glueFake.URL)
+	mjson["archive"], mjson["state"], mjson["clusters"] = archive, d.stateJSON(), []any{identity}
+	mjson["aws"] = awsJSON(map[string]string{"athena": athenaFake.URL, "glue": glueFake.URL, "redshift": rsFake.URL})
+	mjson["query"].(map[string]any)["timeout"] = "1s"
+	mjson["query"].(map[string]any)["athena"].(map[string]any)["timeout"] = "1s"
+	mjson["compaction"] = map[string]any{"grace": "2s"}
+	mjson["retention"] = map[string]any{"stl_query": "30d"}
+	mcfg := settings(t, mjson, awsKeys())
+	mcfg.AWS.Observe = rec.observe
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ms, err := app.Maintain(ctx, mcfg, app.MaintainOptions{Compact: true, Retain: true, Clusters: []string{"pol-identity"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) != 1 || ms[0].Error != "" || ms[0].Skipped != "" {
+			t.Fatalf("maintenance: %+v", ms)
+		}
+		if !slices.ContainsFunc(d.keys(t), func(k string) bool { return strings.Contains(k, "/day=2020-01-01/") }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the retired day's objects are still there: %v", d.keys(t))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	parts := glueFake.Partitions("stl_history", "stl_query")
+	if _, ok := parts["pol-identity/2020-01-01"]; ok {
+		t.Error("the retired day still has a partition")
+	}
+	if loc := parts["pol-identity/"+inside.Format(tables.DayFormat)]; !strings.Contains(loc, "/compacted/") {
+		t.Errorf("the compacted day's partition is at %q", loc)
+	}
+
 	got := rec.sorted()
 	t.Logf("AWS calls made: %v", got)
 	for _, op := range got {
@@ -185,9 +247,35 @@ func TestIAMPolicyCoversEveryAWSCallTheCodeMakes(t *testing.T) {
 	for _, op := range []string{"SSM.GetParameters", "Redshift.DescribeClusters", "Redshift.GetClusterCredentials",
 		"Redshift.GetClusterCredentialsWithIAM", "Glue.GetConnection", "S3.HeadBucket", "S3.PutObject", "S3.CreateMultipartUpload",
 		"S3.ListObjectsV2", "S3.GetObject", "DynamoDB.PutItem", "DynamoDB.Scan", "Athena.StartQueryExecution",
-		"Athena.GetWorkGroup", "Glue.CreateTable", "Glue.GetPartitions", "Glue.BatchCreatePartition"} {
+		"Athena.GetWorkGroup", "Glue.CreateTable", "Glue.GetPartitions", "Glue.BatchCreatePartition", "Glue.UpdatePartition",
+		"Glue.BatchDeletePartition", "S3.DeleteObject"} {
 		if !slices.Contains(got, op) {
 			t.Errorf("the run made no %s call", op)
 		}
+	}
+}
+
+// copyObject copies one archive object to another key.
+func copyObject(ctx context.Context, t *testing.T, a storage.Archive, from, to string) {
+	t.Helper()
+	objs, ok := a.(storage.Objects)
+	if !ok {
+		t.Fatalf("%s cannot be read", a)
+	}
+	r, err := objs.Open(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := a.Create(ctx, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		_ = w.Abort()
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -84,6 +84,7 @@ var All = []Permission{
 	{Core, "s3:PutObject", archiveObjects, []string{"S3.PutObject", "S3.CreateMultipartUpload", "S3.UploadPart", "S3.CompleteMultipartUpload"},
 		"write archive objects (single or multipart uploads)"},
 	{Core, "s3:AbortMultipartUpload", archiveObjects, []string{"S3.AbortMultipartUpload"}, "abort a failed upload and the health check's test upload"},
+	{Core, "s3:DeleteObject", archiveObjects, []string{"S3.DeleteObject"}, "compaction and retention delete the objects they replaced or retired, after their grace"},
 	{Core, "s3:GetObject", archiveObjects, []string{"S3.GetObject"}, "the embedded engine's cache of the archive; Athena reads with it too"},
 	{Core, "s3:ListBucket", archiveBucket, []string{"S3.ListObjectsV2", "S3.HeadBucket"}, "list partitions; find the bucket's region"},
 	{Core, "kms:GenerateDataKey", archiveKey, nil, "SSE-KMS writes (S3 calls KMS with the caller's rights; a Bucket Key makes it rare)"},
@@ -92,6 +93,7 @@ var All = []Permission{
 	{Core, "dynamodb:CreateTable", stateTable, []string{"DynamoDB.CreateTable"}, "only with state.dynamodb.create"},
 	{Core, "dynamodb:GetItem", stateTable, []string{"DynamoDB.GetItem"}, "read progress and leases"},
 	{Core, "dynamodb:PutItem", stateTable, []string{"DynamoDB.PutItem"}, "conditional progress writes and leases"},
+	{Core, "dynamodb:Query", stateTable, []string{"DynamoDB.Query"}, "read the day records of a cluster's committed windows (verification, compaction's gate)"},
 	{Core, "dynamodb:DeleteItem", stateTable, []string{"DynamoDB.DeleteItem"}, "release a lease"},
 	{Core, "dynamodb:Scan", stateTable, []string{"DynamoDB.Scan"}, "export status"},
 

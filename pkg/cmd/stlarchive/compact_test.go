@@ -267,7 +267,10 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	}
 
 	// The scheduler: an export cycle with retention set retires, under each cluster's lease,
-	// the oldest day, now more than a day past; readers stop seeing it at the switch.
+	// the oldest day; readers stop seeing it at the switch. The retention ends a minute after
+	// the oldest day does, whatever the time of day: 30 hours of history reach back to the day
+	// before yesterday only before 06:00 UTC, so a fixed retention of a day would retire
+	// nothing later in the day.
 	oldest := today
 	for _, m := range after {
 		for _, s := range m.After {
@@ -280,9 +283,17 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	oldestDay, err := time.Parse(tables.DayFormat, oldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := time.Since(oldestDay.Add(24*time.Hour)) - time.Minute
+	if keep <= 0 {
+		t.Fatalf("the oldest day %s has not ended a minute ago", oldest)
+	}
 	cfg.Retention = map[string]time.Duration{}
 	for _, name := range tables.Names() {
-		cfg.Retention[name] = 24 * time.Hour
+		cfg.Retention[name] = keep
 	}
 	exp, err = export.New(cfg, store, storage.Local{Root: root}, export.Options{})
 	if err != nil {
@@ -299,7 +310,7 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 		for _, tr := range r.Maintenance.Tables {
 			for _, d := range tr.Retired.Days {
 				if d != oldest {
-					t.Errorf("%s/%s: retired %s; only %s is past a retention of 1d", r.Cluster, tr.Table, d, oldest)
+					t.Errorf("%s/%s: retired %s; only %s is past a retention of %s", r.Cluster, tr.Table, d, oldest, keep)
 				}
 			}
 		}
