@@ -51,6 +51,7 @@ type GlueAPI interface {
 	GetTable(ctx context.Context, in *glue.GetTableInput, opts ...func(*glue.Options)) (*glue.GetTableOutput, error)
 	CreateTable(ctx context.Context, in *glue.CreateTableInput, opts ...func(*glue.Options)) (*glue.CreateTableOutput, error)
 	UpdateTable(ctx context.Context, in *glue.UpdateTableInput, opts ...func(*glue.Options)) (*glue.UpdateTableOutput, error)
+	GetPartitions(ctx context.Context, in *glue.GetPartitionsInput, opts ...func(*glue.Options)) (*glue.GetPartitionsOutput, error)
 }
 
 var _ GlueAPI = (*glue.Client)(nil)
@@ -222,6 +223,18 @@ func ensureTable(ctx context.Context, api GlueAPI, db string, want *types.TableI
 		if len(changes) == 0 {
 			return TableReport{Name: name, Action: Unchanged}, nil
 		}
+		if _, projected := want.Parameters["projection.enabled"]; projected && out.Table.Parameters["projection.enabled"] != "true" {
+			// Back from registered partitions to projection: Athena would then read only the
+			// day folders, and every compacted day would vanish from its answers.
+			loc, err := compactedPartition(ctx, api, db, name)
+			if err != nil {
+				return fail("GetPartitions", err)
+			}
+			if loc != "" {
+				return TableReport{}, fmt.Errorf("ensure glue table %s.%s: %w (partition at %s): keep jsonData.compaction.enabled on while query.engine is athena",
+					db, name, ErrCompactedDays, loc)
+			}
+		}
 		if _, projected := want.Parameters["projection.enabled"]; !projected && out.Table.Parameters["projection.enabled"] == "true" {
 			if err := publish(ctx, name); err != nil {
 				return TableReport{}, err
@@ -306,4 +319,26 @@ func (o Options) checkRest() (Options, error) {
 		seen[t.Name] = true
 	}
 	return o, nil
+}
+
+// ErrCompactedDays refuses to put projection back on a table whose registered partitions name
+// compacted generations: projection reads only day=<d>/ folders, so those days would vanish.
+var ErrCompactedDays = errors.New("the table has compacted days, which Athena reads only through registered partitions; projection would hide them")
+
+// compactedPartition returns the location of one partition of the table that reads a compacted
+// generation, or "" when there is none.
+func compactedPartition(ctx context.Context, api GlueAPI, db, table string) (string, error) {
+	pages := glue.NewGetPartitionsPaginator(api, &glue.GetPartitionsInput{DatabaseName: aws.String(db), TableName: aws.String(table)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, p := range page.Partitions {
+			if p.StorageDescriptor != nil && strings.Contains(aws.ToString(p.StorageDescriptor.Location), "/compacted/") {
+				return aws.ToString(p.StorageDescriptor.Location), nil
+			}
+		}
+	}
+	return "", nil
 }

@@ -2,9 +2,11 @@ package catalog_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/catalog"
@@ -189,5 +191,44 @@ func TestAddCreatesOnlyMissingPartitionsAndMovesNone(t *testing.T) {
 	}
 	if got["prod-west/2026-01-01"] != "s3://archive-bucket/redshift/"+compacted || got["prod-west/2026-01-05"] == "" {
 		t.Errorf("add moved or deleted a published partition: %v", got)
+	}
+}
+
+// TestProjectionIsNotPutBackOverCompactedDays: turning compaction off under Athena asks for
+// projection again, which reads only day folders. While a partition names a compacted
+// generation, Ensure refuses with an error naming the setting and leaves the table as it is;
+// without one, the table goes back to projection.
+func TestProjectionIsNotPutBackOverCompactedDays(t *testing.T) {
+	ctx := context.Background()
+	g := awsfake.NewGlue(t)
+	c := g.Client()
+	ensure(t, c, registered())
+	p := catalog.Partitions{API: c, Database: db, Location: "s3://archive-bucket/redshift"}
+	if _, err := p.Publish(ctx, "stl_query", "prod-west", map[string]string{
+		"2026-01-01": "stl_query/cluster=prod-west/compacted/day=2026-01-01/g1/",
+		"2026-01-02": "stl_query/cluster=prod-west/day=2026-01-02/",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := g.Mutations()
+	_, err := catalog.Ensure(ctx, c, options())
+	if !errors.Is(err, catalog.ErrCompactedDays) || !strings.Contains(err.Error(), "jsonData.compaction.enabled") ||
+		!strings.Contains(err.Error(), "stl_query") {
+		t.Fatalf("Ensure with projection over compacted days: %v", err)
+	}
+	if n := g.Mutations() - before; n != 0 {
+		t.Errorf("the refused Ensure made %d changing calls", n)
+	}
+
+	// Once no partition names a generation (say every compacted day was retired), projection
+	// may come back.
+	if _, err := p.Publish(ctx, "stl_query", "prod-west", map[string]string{"2026-01-02": "stl_query/cluster=prod-west/day=2026-01-02/"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := catalog.Ensure(ctx, c, options()); err != nil {
+		t.Fatal(err)
+	}
+	if getTable(t, c, "stl_query").Parameters["projection.enabled"] != "true" {
+		t.Error("stl_query did not go back to projection")
 	}
 }
