@@ -255,10 +255,20 @@ func (p *Pool) call(ctx context.Context, req request) (response, error) {
 		if rt.err != nil {
 			return response{}, p.died(w, rt.err)
 		}
-		p.release(w)
 		if rt.resp.Err != nil {
-			return response{}, rt.resp.Err.decode()
+			err := rt.resp.Err.decode()
+			if errors.Is(err, duckdb.ErrMemory) {
+				// DuckDB caught the allocation failure, but what it holds (cached Parquet
+				// footers, its allocator's pools) stays: the same worker would fail the next
+				// query too. A fresh one starts in the background.
+				p.discard(w)
+				<-w.exited
+			} else {
+				p.release(w)
+			}
+			return response{}, err
 		}
+		p.release(w)
 		return rt.resp, nil
 	case <-deadline.C:
 		p.discard(w)
@@ -450,13 +460,14 @@ func (p *Pool) start(ctx context.Context) (*worker, error) {
 		// Wait also drains the stderr copy, so the tail is complete once exited is closed.
 		w.waitErr = w.cmd.Wait()
 		w.state = w.cmd.ProcessState
-		close(w.exited)
 		p.mu.Lock()
 		delete(p.live, w)
 		if ru, ok := w.state.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > p.stats.PeakRSS {
 			p.stats.PeakRSS = ru.Maxrss * 1024
 		}
 		p.mu.Unlock()
+		// Closed last: whoever waits for the exit finds the worker's peak in the stats.
+		close(w.exited)
 	}()
 	w.budget.reset()
 	hello := make(chan error, 1)

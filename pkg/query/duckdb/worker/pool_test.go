@@ -83,7 +83,7 @@ func TestErrorsKeepTheirClassAcrossThePipe(t *testing.T) {
 
 // Queries over the memory limit fail with ErrMemory — those DuckDB's memory_limit sees and the
 // single huge allocations it does not, which the OS bound stops — and the worker stays within
-// its bound and answers the next query.
+// its bound; the pool replaces it (DuckDB keeps what it cached) and answers the next query.
 func TestMemoryLimitHoldsForEveryAllocation(t *testing.T) {
 	p := openPool(t, t.TempDir(), Options{Engine: duckdb.Options{Timeout: 5 * time.Second}})
 	_, bound := p.Limits()
@@ -98,8 +98,12 @@ func TestMemoryLimitHoldsForEveryAllocation(t *testing.T) {
 		"SELECT repeat('x', 100000) || i AS s FROM range(100000) t(i)",
 		"SELECT repeat('x', 1500) || i AS s FROM range(100000) t(i)",
 	} {
+		killed := p.Stats().Killed
 		_, err := p.Query(context.Background(), q)
 		t.Logf("%s: %v (peak RSS %d MiB)", q, err, p.PeakRSS()>>20)
+		if errors.Is(err, duckdb.ErrMemory) && p.Stats().Killed == killed {
+			t.Errorf("%s: the worker that ran out of memory was kept for the next query", q)
+		}
 		if !errors.Is(err, duckdb.ErrMemory) && !errors.Is(err, duckdb.ErrTimeout) {
 			t.Errorf("%s: %v, want a memory limit error", q, err)
 		} else if errors.Is(err, duckdb.ErrMemory) && !strings.Contains(err.Error(), "memory limit") {
