@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -192,40 +191,31 @@ func splitObject(t tables.Table, cluster, root, path string, m time.Duration, pa
 	// one cluster at most (the bench's backfill): its rows are held, like one row group of the
 	// exporter's writer is.
 	byEnd := map[int64][]parquet.Row{}
-	buf := make([]parquet.Row, 1024)
 	var n int64
 	for _, rg := range pf.RowGroups() {
-		rr := rg.Rows()
-		for {
-			k, err := rr.ReadRows(buf)
-			for _, r := range buf[:k] {
+		err := parquetfile.ReadRows(rg, func(batch []parquet.Row) error {
+			for _, r := range batch {
 				v := r[leaf.ColumnIndex]
 				if v.IsNull() {
-					rr.Close()
-					return res, fmt.Errorf("row %d has no %s", n, timeCol)
+					return fmt.Errorf("row %d has no %s", n, timeCol)
 				}
 				us := v.Int64()
 				if t.Parent != "" {
 					pt, ok := parentTime[us]
 					if !ok {
-						rr.Close()
-						return res, fmt.Errorf("query %d is not in the parent's objects of the day", us)
+						return fmt.Errorf("query %d is not in the parent's objects of the day", us)
 					}
 					us = pt
 				}
-				end := steadyWindow(time.UnixMicro(us).UTC(), lo, hi, m)
-				byEnd[end.UnixMicro()] = append(byEnd[end.UnixMicro()], r.Clone())
+				end := steadyWindow(time.UnixMicro(us).UTC(), lo, hi, m).UnixMicro()
+				byEnd[end] = append(byEnd[end], r.Clone())
 				n++
 			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				rr.Close()
-				return res, err
-			}
+			return nil
+		})
+		if err != nil {
+			return res, err
 		}
-		rr.Close()
 	}
 	if n != pf.NumRows() {
 		return res, fmt.Errorf("read %d rows, the footer says %d", n, pf.NumRows())
@@ -328,25 +318,18 @@ func readPairs(path, key, value string, out map[int64]int64) error {
 	if !ok1 || !ok2 {
 		return fmt.Errorf("%s lacks %s or %s", path, key, value)
 	}
-	buf := make([]parquet.Row, 1024)
 	for _, rg := range pf.RowGroups() {
-		rr := rg.Rows()
-		for {
-			k, err := rr.ReadRows(buf)
-			for _, r := range buf[:k] {
+		err := parquetfile.ReadRows(rg, func(batch []parquet.Row) error {
+			for _, r := range batch {
 				if kv, vv := r[kl.ColumnIndex], r[vl.ColumnIndex]; !kv.IsNull() && !vv.IsNull() {
 					out[kv.Int64()] = vv.Int64()
 				}
 			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				rr.Close()
-				return err
-			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		rr.Close()
 	}
 	return nil
 }

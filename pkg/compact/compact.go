@@ -180,8 +180,14 @@ type dayObjects struct {
 
 // listDays lists the objects of a table on a cluster by day.
 func (c *Compactor) listDays(ctx context.Context, table, cluster string) (map[string]*dayObjects, error) {
+	return c.listPrefix(ctx, table, cluster, "")
+}
+
+// listPrefix lists, by day, the objects of a table on a cluster whose key continues the
+// cluster's folder with prefix.
+func (c *Compactor) listPrefix(ctx context.Context, table, cluster, prefix string) (map[string]*dayObjects, error) {
 	base := fmt.Sprintf("%s/cluster=%s/", table, cluster)
-	list, err := c.archive.List(ctx, base)
+	list, err := c.archive.List(ctx, base+prefix)
 	if err != nil {
 		return nil, err
 	}
