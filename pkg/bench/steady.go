@@ -57,8 +57,7 @@ func splitWindows(ctx context.Context, root string, ts []tables.Table, clusters 
 				}
 				j := job{t: t, cluster: c, dir: d}
 				for _, e := range ents {
-					lo, hi, ok := windowOfName(e.Name())
-					if ok && hi.Sub(lo) > m {
+					if lo, hi, ok := windowOfName(e.Name()); ok && !isWindow(lo, hi, m) {
 						j.names = append(j.names, e.Name())
 					}
 				}
@@ -156,6 +155,13 @@ func steadyWindow(t, lo, hi time.Time, m time.Duration) time.Time {
 	return w
 }
 
+// isWindow tells whether an exporter with MaxWindow m exports (lo, hi] as one window: when it is
+// at most m long, or ends where the first window from lo ends, or before (a window that starts
+// a day, (d − 1µs, d + m], is one microsecond longer than m).
+func isWindow(lo, hi time.Time, m time.Duration) bool {
+	return !lo.Add(m).Before(hi) || !hi.After(firstEnd(lo, m))
+}
+
 // firstEnd is where the first window from lo ends, before the cut at midnight or at the end.
 func firstEnd(lo time.Time, m time.Duration) time.Time {
 	return lo.Add(time.Microsecond).Truncate(m).Add(m)
@@ -228,13 +234,19 @@ func splitObject(t tables.Table, cluster, root, path string, m time.Duration, pa
 		}
 	})
 	var written int64
+	self := tables.ObjectKey(t.Name, cluster, lo, hi)
 	for _, e := range ends {
 		end := time.UnixMicro(e).UTC()
 		start := lo // the first window starts where the object does
 		if end.After(firstEnd(lo, m)) {
 			start = end.Add(-time.Microsecond).Truncate(m)
 		}
-		if err := writeWindow(filepath.Join(root, filepath.FromSlash(tables.ObjectKey(t.Name, cluster, start, end))), schema, byEnd[e]); err != nil {
+		key := tables.ObjectKey(t.Name, cluster, start, end)
+		if key == self {
+			// The object is one window already; rewriting it and removing it would lose it.
+			return res, fmt.Errorf("%s is one window of %s", key, m)
+		}
+		if err := writeWindow(filepath.Join(root, filepath.FromSlash(key)), schema, byEnd[e]); err != nil {
 			return res, err
 		}
 		written += int64(len(byEnd[e]))

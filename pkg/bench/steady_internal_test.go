@@ -26,7 +26,8 @@ import (
 // TestSplitDayObjectsGivesTheWindowsOfAnExporterWithTheIntervalAsMaxWindow protects the steady
 // layout of "bench query": a day-by-day export split by splitWindows must hold exactly the
 // objects (keys) and, in each, exactly the rows (as a multiset) that the real exporter writes
-// when every window is bounded by the export interval, child tables included.
+// when every window is bounded by the export interval, child tables included; and splitting
+// it again changes nothing.
 func TestSplitDayObjectsGivesTheWindowsOfAnExporterWithTheIntervalAsMaxWindow(t *testing.T) {
 	ctx := context.Background()
 	u, err := url.Parse(pgtest.Database(t, "steady"))
@@ -89,6 +90,10 @@ func TestSplitDayObjectsGivesTheWindowsOfAnExporterWithTheIntervalAsMaxWindow(t 
 			}
 			if r.objects < 8 || r.windows <= r.objects {
 				t.Fatalf("split %d objects into %d windows", r.objects, r.windows)
+			}
+			// A second pass over a split archive (a reused bench folder) finds only windows.
+			if r, err = splitWindows(ctx, cfg.Archive.Path, ts, []string{"c1"}, cfg.Export.Interval); err != nil || r.objects != 0 {
+				t.Fatalf("second split: %d objects split, error %v", r.objects, err)
 			}
 		}
 		return cfg.Archive.Path
