@@ -152,7 +152,7 @@ func QueryVsSource(ctx context.Context, out io.Writer, opts QueryOptions) error 
 	if err != nil {
 		return err
 	}
-	defer queries.Close()
+	defer func() { queries.Close() }() // the one open at the end
 	// Connections are opened before timing: the comparison is of the queries, not of log-ins.
 	conns := make([]*pgx.Conn, len(cfg.Clusters))
 	for i, c := range cfg.Clusters {
@@ -224,6 +224,17 @@ func QueryVsSource(ctx context.Context, out io.Writer, opts QueryOptions) error 
 		return err
 	}
 	fmt.Fprintf(out, "\n— compacted in %s: %s\n", time.Since(start).Round(time.Second), objectsPerDay(ctx, cfg))
+	if before.volumeErr != nil || before.overviewErr != nil {
+		// A worker whose DuckDB ran out of memory keeps what it had cached (the footers it read)
+		// and fails again; after compaction the engine starts with fresh workers, as one that
+		// never held the uncompacted month would be.
+		queries.Close()
+		if queries, err = app.OpenQueries(ctx, cfg, app.StoreStatus(exp.Store())); err != nil {
+			return err
+		}
+		m.svc = queries.Service
+		fmt.Fprintf(out, "embedded engine restarted (fresh workers) after its failure before compaction\n")
+	}
 	after, err := m.run(ctx, out)
 	if err != nil {
 		return err
