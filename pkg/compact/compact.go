@@ -195,12 +195,20 @@ type dayObjects struct {
 
 // listDays lists the objects of a table on a cluster by day.
 func (c *Compactor) listDays(ctx context.Context, table, cluster string) (map[string]*dayObjects, error) {
-	return listDays(ctx, c.archive, table, cluster)
+	return listDays(ctx, c.archive, table, cluster, "")
 }
 
-func listDays(ctx context.Context, archive storage.Objects, table, cluster string) (map[string]*dayObjects, error) {
+// listPrefix lists, by day, the objects of a table on a cluster whose key continues the
+// cluster's folder with prefix.
+func (c *Compactor) listPrefix(ctx context.Context, table, cluster, prefix string) (map[string]*dayObjects, error) {
+	return listDays(ctx, c.archive, table, cluster, prefix)
+}
+
+// listDays lists, by day, the objects of a table on a cluster whose key continues the
+// cluster's folder with prefix ("" for all of them).
+func listDays(ctx context.Context, archive storage.Objects, table, cluster, prefix string) (map[string]*dayObjects, error) {
 	base := fmt.Sprintf("%s/cluster=%s/", table, cluster)
-	list, err := archive.List(ctx, base)
+	list, err := archive.List(ctx, base+prefix)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,9 @@ func (c *Compactor) CompactDay(ctx context.Context, t tables.Table, cluster stri
 		res.Skipped = "retired"
 		return res, nil
 	}
-	days, err := c.listDays(ctx, t.Name, cluster)
+	// The day's folder alone: listing the whole table for each day made compacting a month
+	// quadratic in its objects.
+	days, err := c.listPrefix(ctx, t.Name, cluster, "day="+dayName+"/")
 	if err != nil {
 		return fail(err)
 	}
@@ -224,7 +226,8 @@ func (c *Compactor) mergeWindow(ctx context.Context, w storage.Info, out *partSe
 		return 0, err
 	}
 	defer done()
-	f, err := parquet.OpenFile(ra, size)
+	// Rows are read in order, never looked up: the page index and bloom filters are not read.
+	f, err := parquet.OpenFile(ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", w.Key, err)
 	}
@@ -239,24 +242,23 @@ func (c *Compactor) mergeWindow(ctx context.Context, w storage.Info, out *partSe
 	if f.NumRows() > int64(c.opts.MaxSortRows) {
 		return 0, fmt.Errorf("%s has %d rows, more than the %d one object may have to be sorted in memory", w.Key, f.NumRows(), c.opts.MaxSortRows)
 	}
+	// One slab holds the values of every row: a flat archive row has one value per column.
 	rows := make([]parquet.Row, 0, f.NumRows())
-	buf := make([]parquet.Row, 1024)
+	slab := make([]parquet.Value, 0, f.NumRows()*int64(len((*schema).Columns())))
 	for _, rg := range f.RowGroups() {
-		rr := rg.Rows()
-		for {
-			n, err := rr.ReadRows(buf)
-			for _, r := range buf[:n] {
-				rows = append(rows, r.Clone())
+		err := parquetfile.ReadRows(rg, func(batch []parquet.Row) error {
+			for _, r := range batch {
+				start := len(slab)
+				for _, v := range r {
+					slab = append(slab, v.Clone())
+				}
+				rows = append(rows, slab[start:len(slab):len(slab)])
 			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				rr.Close()
-				return 0, fmt.Errorf("read %s: %w", w.Key, err)
-			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("read %s: %w", w.Key, err)
 		}
-		rr.Close()
 	}
 	if int64(len(rows)) != f.NumRows() {
 		return 0, fmt.Errorf("read %s: %d rows, its footer says %d", w.Key, len(rows), f.NumRows())

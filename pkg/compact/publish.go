@@ -81,7 +81,7 @@ func WantedPartitions(ctx context.Context, archive storage.Objects, table, clust
 	if err != nil {
 		return nil, err
 	}
-	days, err := listDays(ctx, archive, table, cluster)
+	days, err := listDays(ctx, archive, table, cluster, "")
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,15 @@ func TestBenchCommandsOfTheBuiltBinaryPrintTheirRatios(t *testing.T) {
 			regexp.MustCompile(`ratio: \d+\.\d× faster`),
 			regexp.MustCompile(`every panel, one after another\s+\S+`),
 		}},
+		{"query, steady layout", []string{"bench", "query", "--pg", pgtest.Shared(t).URL("postgres"), "--dir", t.TempDir(),
+			"--clusters", "1", "--days", "1", "--rate", "0.02", "--runs", "1", "--tables", "stl_query,stl_querytext", "--layout", "steady",
+			"--dashboard", repoFile(t, "provisioning/dashboards/stlarchive/overview.json")}, []*regexp.Regexp{
+			regexp.MustCompile(`archive: [1-9]\d* objects split into [1-9]\d* windows of 5m0s`),
+			regexp.MustCompile(`before compaction: \d+ objects in [1-9]\d* closed \(table, cluster, day\)s: \d+\.\d per day on average, ([2-9]|\d\d+) at most`),
+			regexp.MustCompile(`compacted in \S+: (\d+) objects in (\d+) closed \(table, cluster, day\)s: 1\.0 per day on average, 1 at most`),
+			regexp.MustCompile(`every panel at once, as Grafana asks\s+\S+`),
+			regexp.MustCompile(`query_volume\s+\S+\s+\S+\s+\S+`),
+		}},
 	}
 	for _, b := range benches {
 		r := runCLI(t, nil, b.args...)

@@ -24,6 +24,7 @@ func runBenchQuery(ctx context.Context, args []string) error {
 	only := fs.String("tables", "", "comma-separated tables to export (default all; stl_query is all query_volume needs)")
 	dashboard := fs.String("dashboard", "provisioning/dashboards/stlarchive/overview.json", "overview dashboard whose panels are timed")
 	layout := fs.String("layout", "backfill", `"backfill": one object per table, cluster and day; "steady": one per export interval, as a live exporter writes them (288 a day at 5m), timed before and after compaction`)
+	memory := fs.Int("memory-mb", 0, "memory limit of each embedded engine worker in MiB (default query.memoryLimitMB's); before compaction one query binds every window object of a table")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -38,5 +39,5 @@ func runBenchQuery(ctx context.Context, args []string) error {
 		return usagef("--pg: %v", err)
 	}
 	return bench.QueryVsSource(ctx, os.Stdout, bench.QueryOptions{Server: server, Dir: *dir, Clusters: *n, Days: *days, Rate: *rate,
-		Runs: *runs, Tables: *only, Dashboard: *dashboard, Layout: *layout})
+		Runs: *runs, Tables: *only, Dashboard: *dashboard, Layout: *layout, MemoryMB: *memory})
 }

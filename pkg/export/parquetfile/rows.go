@@ -96,3 +96,35 @@ func (w *RowWriter) Close() error {
 	}
 	return nil
 }
+
+// ReadRows calls fn with the rows of rg in order, in batches of at most 1024 that fn must not
+// keep (the next batch reuses them). It never asks parquet-go's row reader for more rows than the
+// group has left: past the end of a column chunk that reader tries to read one more page for
+// every row still wanted, so a 1024-row read of a 30-row object cost about a thousand failed
+// page reads (and page-header allocations) per column.
+func ReadRows(rg parquet.RowGroup, fn func([]parquet.Row) error) error {
+	rr := rg.Rows()
+	defer rr.Close()
+	left := rg.NumRows()
+	buf := make([]parquet.Row, min(1024, left))
+	for left > 0 {
+		n, err := rr.ReadRows(buf[:min(int64(len(buf)), left)])
+		if n > 0 {
+			if ferr := fn(buf[:n]); ferr != nil {
+				return ferr
+			}
+			left -= int64(n)
+		}
+		switch {
+		case err == io.EOF && left > 0:
+			return fmt.Errorf("parquetfile: row group ended %d rows before its footer's count", left)
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		case n == 0:
+			return io.ErrNoProgress
+		}
+	}
+	return nil
+}

@@ -373,3 +373,50 @@ func TestWriterRefusesMismatchedBatchesAndWritesAfterClose(t *testing.T) {
 		t.Error("no error for a write after close")
 	}
 }
+
+// TestReadRowsGivesEveryRowOfEachGroupInOrder reads files of several row groups, and of fewer
+// rows than one batch, back through ReadRows: every row once, in order, and no more.
+func TestReadRowsGivesEveryRowOfEachGroupInOrder(t *testing.T) {
+	schema := parquet.NewSchema("row", parquet.Group{
+		"n": parquet.Optional(parquet.Int(64)),
+		"s": parquet.Optional(parquet.String()),
+	})
+	for _, rows := range []int{0, 1, 30, 1024, 2500} {
+		var buf bytes.Buffer
+		w, err := parquetfile.NewRowWriter(&buf, schema, parquetfile.WithRowGroupRows(1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rows {
+			r := parquet.Row{parquet.Int64Value(int64(i)).Level(0, 1, 0), parquet.ByteArrayValue([]byte(strconv.Itoa(i))).Level(0, 1, 1)}
+			if err := w.WriteRows([]parquet.Row{r}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := 0
+		for _, rg := range f.RowGroups() {
+			err := parquetfile.ReadRows(rg, func(batch []parquet.Row) error {
+				for _, r := range batch {
+					if got := r[0].Int64(); got != int64(next) || string(r[1].ByteArray()) != strconv.Itoa(next) {
+						return fmt.Errorf("row %d reads %v", next, r)
+					}
+					next++
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%d rows: %v", rows, err)
+			}
+		}
+		if next != rows {
+			t.Errorf("%d rows written, %d read", rows, next)
+		}
+	}
+}
