@@ -50,13 +50,17 @@ func settingsFor(t *testing.T, archive string, export bool, clusters ...*simtest
 }
 
 func TestCheckHealthAsGrafanaRunsThePlugin(t *testing.T) {
+	// The valid instance's exporter writes into its archive until the plugin process stops: the
+	// folder is made before the host, so it is removed after the host's cleanup killed the
+	// plugin (cleanups run last first), never under a running exporter.
+	archive := t.TempDir()
 	host := plugintest.Start(t, plugintest.Binary(t))
 	ctx := context.Background()
 
 	t.Run("valid settings", func(t *testing.T) {
 		c := simtest.New(t, "health-ok", 1)
 		c.History(t, 10*time.Minute)
-		s := settingsFor(t, t.TempDir(), true, c)
+		s := settingsFor(t, archive, true, c)
 		s.UID = "valid"
 		// The instance starts its exporter on the first request; give it a cycle.
 		var res *backend.CheckHealthResult

@@ -3,7 +3,9 @@ package state
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,6 +29,8 @@ type Bolt struct {
 	mu   sync.Mutex
 	// Timeout bounds the wait for the file lock held by another process.
 	Timeout time.Duration
+	// ready: OpenBolt made the file and its buckets; from then on they must stay.
+	ready bool
 }
 
 // OpenBolt prepares the store at path, creating the file and its folder when missing.
@@ -46,12 +50,21 @@ func OpenBolt(path string) (*Bolt, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.ready = true
 	return b, nil
 }
+
+// errStateGone is the error of every operation on a state file that was removed or replaced
+// after it was opened: opening the path again would silently start an empty state, and the next
+// cycle would export every table from the start again.
+var errStateGone = errors.New("the state file was removed or replaced while in use: progress and leases are not there any more; restart to start a new state")
 
 func (b *Bolt) with(readOnly bool, fn func(*bolt.DB) error) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if _, err := os.Stat(b.path); b.ready && errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("state: %s: %w", filepath.Base(b.path), errStateGone)
+	}
 	db, err := bolt.Open(b.path, 0o640, &bolt.Options{Timeout: b.Timeout, ReadOnly: readOnly})
 	if err != nil {
 		return fmt.Errorf("state: open %s: %w", filepath.Base(b.path), err)
@@ -64,11 +77,25 @@ func (b *Bolt) with(readOnly bool, fn func(*bolt.DB) error) error {
 }
 
 func (b *Bolt) update(fn func(*bolt.Tx) error) error {
-	return b.with(false, func(db *bolt.DB) error { return db.Update(fn) })
+	return b.with(false, func(db *bolt.DB) error { return db.Update(b.checked(fn)) })
 }
 
 func (b *Bolt) view(fn func(*bolt.Tx) error) error {
-	return b.with(true, func(db *bolt.DB) error { return db.View(fn) })
+	return b.with(true, func(db *bolt.DB) error { return db.View(b.checked(fn)) })
+}
+
+// checked runs fn only when the file holds the store's buckets (once OpenBolt made them).
+func (b *Bolt) checked(fn func(*bolt.Tx) error) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		if b.ready {
+			for _, name := range [][]byte{progressBucket, leaseBucket, dayBucket} {
+				if tx.Bucket(name) == nil {
+					return fmt.Errorf("state: %s: %w", filepath.Base(b.path), errStateGone)
+				}
+			}
+		}
+		return fn(tx)
+	}
 }
 
 func progressKey(cluster, table string) []byte { return []byte(cluster + "\x00" + table) }
