@@ -32,10 +32,25 @@ type DayResult struct {
 const footerMargin = 64 << 10
 
 // CompactDay merges the window objects of one closed day of t on cluster into one part, or a few
-// of at most MaxBytes, sorted by t's time column (or, for a table without one, its key), and
-// switches the layout record to them. The windows are deleted by a later Collect, once the grace
-// has passed.
+// of at most MaxBytes, sorted by t's time column (or, for a table without one, its key), switches
+// the layout record to them and publishes the table's partitions (with a Publisher). The windows
+// are deleted by a later Collect, once the grace has passed.
 func (c *Compactor) CompactDay(ctx context.Context, t tables.Table, cluster string, day time.Time) (DayResult, error) {
+	res, err := c.compactDay(ctx, t, cluster, day)
+	if err != nil || res.Skipped != "" {
+		return res, err
+	}
+	// Athena follows the switch once Glue does; a crash before is finished by the next run,
+	// and until then the windows stay (Collect).
+	if err := c.Publish(ctx, t.Name, cluster); err != nil {
+		return res, fmt.Errorf("compact %s on %s, day %s: switched, not yet published: %w", t.Name, cluster, res.Day, err)
+	}
+	return res, nil
+}
+
+// compactDay is CompactDay without the publish: a run over many days publishes once per table,
+// since a publish lists the table's objects on the cluster and reads all its partitions.
+func (c *Compactor) compactDay(ctx context.Context, t tables.Table, cluster string, day time.Time) (DayResult, error) {
 	dayName := day.UTC().Format(tables.DayFormat)
 	res := DayResult{Table: t.Name, Cluster: cluster, Day: dayName}
 	fail := func(err error) (DayResult, error) {
@@ -159,11 +174,6 @@ func (c *Compactor) CompactDay(ctx context.Context, t tables.Table, cluster stri
 	res.Windows, res.Parts, res.Rows, res.Generation = len(windows), len(out.sizes), out.rows, gen
 	for _, s := range out.sizes {
 		res.Bytes += s
-	}
-	// Athena follows the switch once Glue does; a crash before is finished by the next run,
-	// and until then the windows stay (Collect).
-	if err := c.Publish(ctx, t.Name, cluster); err != nil {
-		return res, fmt.Errorf("compact %s on %s, day %s: switched, not yet published: %w", t.Name, cluster, dayName, err)
 	}
 	return res, nil
 }

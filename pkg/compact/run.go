@@ -115,9 +115,9 @@ func (c *Compactor) compactClosed(ctx context.Context, t tables.Table, cluster s
 	var out []DayResult
 	for _, name := range names {
 		day, _ := time.Parse(tables.DayFormat, name)
-		r, err := c.CompactDay(ctx, t, cluster, day)
+		r, err := c.compactDay(ctx, t, cluster, day)
 		if err != nil {
-			return out, err
+			return out, errors.Join(err, c.publishSwitched(ctx, t.Name, cluster, out))
 		}
 		if r.Skipped == "not closed" {
 			// A later day may be: a day the verified gate keeps open for a difference left in
@@ -128,7 +128,20 @@ func (c *Compactor) compactClosed(ctx context.Context, t tables.Table, cluster s
 			out = append(out, r)
 		}
 	}
-	return out, nil
+	return out, c.publishSwitched(ctx, t.Name, cluster, out)
+}
+
+// publishSwitched publishes table on cluster once after the days of a run were switched. Until
+// then Athena reads those days' windows, which stay until the publish (Collect); a crash before it
+// is finished by the next run's first Publish.
+func (c *Compactor) publishSwitched(ctx context.Context, table, cluster string, switched []DayResult) error {
+	if len(switched) == 0 {
+		return nil
+	}
+	if err := c.Publish(ctx, table, cluster); err != nil {
+		return fmt.Errorf("compact %s on %s: %d day(s) switched, not yet published: %w", table, cluster, len(switched), err)
+	}
+	return nil
 }
 
 // DayStatus is what holds one day of a table on a cluster.
