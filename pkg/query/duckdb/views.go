@@ -46,6 +46,8 @@ type catalog struct {
 	// (docs/compaction.md); matching holds the glob patterns known to match a file.
 	layouts  map[string]string
 	matching map[string]bool
+	// schemas remembers the schema of each compacted part, read once from its footer.
+	schemas partSchemas
 }
 
 // viewSet is what a query may read: the usable views, and the tables whose view is broken.
@@ -230,24 +232,43 @@ func (c *catalog) appendPattern(patterns []string, p string) []string {
 
 // viewSQL is the query of a table's view: the window objects of the days the records do not
 // name, and the compacted parts of those they do.
+//
+// Objects whose schemas may differ are read with union_by_name, which makes DuckDB open every one
+// of them when it binds the view, before any filter prunes a day: that is the window patterns.
+// The parts are grouped by the schema their footers declare, and each group is read without it:
+// DuckDB then binds on the group's first part and opens only the parts a query's filters leave.
+// Within a group no column can be missing, extra or of another type, so nothing is hidden or cast;
+// the groups are put together by name, as union_by_name would.
 func (c *catalog) viewSQL(name string, l tableLayouts) string {
-	const opts = "hive_partitioning = true, union_by_name = true, hive_types = {'cluster': 'VARCHAR', 'day': 'DATE'}"
-	var parts []string
-	for _, list := range [][]string{l.patterns, l.parts} {
-		if len(list) == 0 {
-			continue
-		}
+	const hive = "hive_partitioning = true, hive_types = {'cluster': 'VARCHAR', 'day': 'DATE'}"
+	read := func(list []string, union bool) string {
 		quoted := make([]string, len(list))
 		for i, p := range list {
 			quoted[i] = quoteString(p)
 		}
-		parts = append(parts, fmt.Sprintf("SELECT * FROM read_parquet([%s], %s)", strings.Join(quoted, ", "), opts))
+		opts := hive
+		if union {
+			opts += ", union_by_name = true"
+		}
+		return fmt.Sprintf("SELECT * FROM read_parquet([%s], %s)", strings.Join(quoted, ", "), opts)
 	}
-	if len(parts) == 0 {
+	var selects []string
+	if len(l.patterns) > 0 {
+		selects = append(selects, read(l.patterns, true))
+	}
+	groups, unknown := c.schemas.group(name, l.parts)
+	for _, g := range groups {
+		selects = append(selects, read(g, false))
+	}
+	if len(unknown) > 0 {
+		// Footers that could not be read: DuckDB reads these itself, and says what is wrong.
+		selects = append(selects, read(unknown, true))
+	}
+	if len(selects) == 0 {
 		t, _ := tables.Lookup(name)
 		return emptySelect(t)
 	}
-	return strings.Join(parts, " UNION ALL BY NAME ")
+	return strings.Join(selects, " UNION ALL BY NAME ")
 }
 
 func (c *catalog) apply(ctx context.Context, name string, kind viewKind, layouts tableLayouts) error {
