@@ -5,37 +5,41 @@ import (
 	"encoding/hex"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 )
 
-// partSchemas maps the compacted parts of each table to the schema their footers declare. A
-// part is written whole before a layout record names it and is never written again under its
-// key (each compaction writes a new generation folder), so what was read once stays true for as
-// long as a record names the part. Only the parts of a table's current view are kept.
+// partSchemas maps the objects a view names one by one (compacted parts) to the schema their
+// footers declare, read once per object: an entry holds while the file keeps its size and
+// modification time. Only the objects of a table's current view are kept.
 type partSchemas struct {
-	byTable map[string]map[string]string // table → part path → schema ID
+	byTable map[string]map[string]fileSchema // table → path → schema
+}
+
+type fileSchema struct {
+	size    int64
+	modTime time.Time
+	id      string
 }
 
 // group splits the parts of a table by schema, in their order, and returns the paths whose
 // footer could not be read apart. Groups come in the order of their first part.
 func (s *partSchemas) group(table string, parts []string) (groups [][]string, unknown []string) {
 	if s.byTable == nil {
-		s.byTable = map[string]map[string]string{}
+		s.byTable = map[string]map[string]fileSchema{}
 	}
 	old := s.byTable[table]
-	cur := make(map[string]string, len(parts))
+	cur := make(map[string]fileSchema, len(parts))
 	index := map[string]int{}
 	for _, p := range parts {
-		id, ok := old[p]
-		if !ok {
-			var err error
-			if id, err = schemaID(p); err != nil {
-				unknown = append(unknown, p)
-				continue
-			}
+		fs, err := schemaOf(p, old[p])
+		if err != nil {
+			unknown = append(unknown, p)
+			continue
 		}
-		cur[p] = id
+		cur[p] = fs
+		id := fs.id
 		i, seen := index[id]
 		if !seen {
 			i = len(groups)
@@ -48,22 +52,26 @@ func (s *partSchemas) group(table string, parts []string) (groups [][]string, un
 	return groups, slices.Clip(unknown)
 }
 
-// schemaID identifies the schema of a Parquet file from its footer: its columns' names, order,
-// physical and logical types and repetition. Equal IDs mean equal schemas.
-func schemaID(path string) (string, error) {
+// schemaOf identifies the schema of a Parquet file from its footer: its columns' names, order,
+// physical and logical types and repetition. Equal IDs mean equal schemas. known is what was read
+// before, kept if the file has not changed since.
+func schemaOf(path string, known fileSchema) (fileSchema, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return fileSchema{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return "", err
+		return fileSchema{}, err
+	}
+	if known.id != "" && known.size == fi.Size() && known.modTime.Equal(fi.ModTime()) {
+		return known, nil
 	}
 	pf, err := parquet.OpenFile(f, fi.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
-		return "", err
+		return fileSchema{}, err
 	}
 	sum := sha256.Sum256([]byte(pf.Schema().String()))
-	return hex.EncodeToString(sum[:16]), nil
+	return fileSchema{size: fi.Size(), modTime: fi.ModTime(), id: hex.EncodeToString(sum[:16])}, nil
 }
