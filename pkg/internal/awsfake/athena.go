@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/athena"
 )
@@ -203,23 +202,8 @@ func (f *Athena) Client() *athena.Client {
 		BaseEndpoint:     aws.String(f.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKIAFAKEATHENA", "fake-secret", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient:       plainBodyClient{awshttp.NewBuildableClient()},
+		HTTPClient:       newWholeBodyClient(),
 	})
-}
-
-// plainBodyClient hides the WriterTo of the SDK's request body from net/http. Without it, about
-// one call in 300 fails here with "use of closed network connection": the server answers once it
-// has the whole body, the SDK then closes the body, and the transport's writer, still checking
-// the body for bytes past its length, gets io.EOF as an error from WriteTo and closes the
-// connection under the response being read. The SDK retries that error, but these tests count
-// requests and run without retries.
-type plainBodyClient struct{ c *awshttp.BuildableClient }
-
-func (p plainBodyClient) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = struct{ io.ReadCloser }{r.Body}
-	}
-	return p.c.Do(r)
 }
 
 // On registers the script of one query string; a query with no script fails to start with an

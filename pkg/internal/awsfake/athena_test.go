@@ -190,3 +190,17 @@ func TestAthenaFakeReportsFailuresWithAthenaError(t *testing.T) {
 		t.Errorf("status %+v, want FAILED with the USER AthenaError", s)
 	}
 }
+
+// The fake's client sends thousands of calls without one failing: the tests that use it count
+// requests and run without retries, so a connection closed under a response (a race between the
+// SDK closing a request body and net/http still reading it) would fail them at random.
+func TestAthenaFakeClientCompletesThousandsOfCallsWithoutRetries(t *testing.T) {
+	f := awsfake.NewAthena(t)
+	f.On("SELECT 1", awsfake.AthenaScript{States: []string{"RUNNING"}})
+	c, id := startAthena(t, f, "SELECT 1")
+	for i := range 3000 {
+		if _, err := c.GetQueryExecution(context.Background(), &athena.GetQueryExecutionInput{QueryExecutionId: aws.String(id)}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+}
