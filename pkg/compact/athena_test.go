@@ -90,7 +90,7 @@ func (r *athenaReader) answer(t *testing.T) string {
 // every step a reader that plans from Glue, as Athena does, answers exactly like the embedded
 // engine; after the runs Glue names the generations and no garbage is left.
 func TestAthenaPlansExactlyAtEveryStepAndACrashBeforePublishingIsFinished(t *testing.T) {
-	steps := []compact.Step{compact.StepListed, compact.StepWriting, compact.StepWritten, compact.StepSwitched, compact.StepPublished, compact.StepDeleted}
+	steps := []compact.Step{compact.StepListed, compact.StepWriting, compact.StepWritten, compact.StepSwitched, compact.StepGlued, compact.StepPublished, compact.StepDeleted}
 	for _, at := range steps {
 		t.Run(string(at), func(t *testing.T) {
 			root := t.TempDir()
@@ -175,7 +175,7 @@ func TestAthenaPlansExactlyAtEveryStepAndACrashBeforePublishingIsFinished(t *tes
 			if st.Garbage != 0 {
 				t.Errorf("%d objects of garbage left", st.Garbage)
 			}
-			for _, s := range []compact.Step{compact.StepSwitched, compact.StepPublished} {
+			for _, s := range []compact.Step{compact.StepSwitched, compact.StepGlued, compact.StepPublished} {
 				if !checked[s] {
 					t.Errorf("step %s never checked", s)
 				}

@@ -52,6 +52,9 @@ const (
 	StepDeleted Step = "deleted"
 	// StepRetired: a day past retention is retired in the record; its objects are garbage.
 	StepRetired Step = "retired"
+	// StepGlued: Glue's partitions of the table on the cluster follow the record; the record does
+	// not mark its days published yet, so their garbage stays (only with a Publisher).
+	StepGlued Step = "glued"
 	// StepPublished: Glue's partitions of the table on the cluster follow the record, and the
 	// record marks its days published (only with a Publisher).
 	StepPublished Step = "published"

@@ -37,6 +37,12 @@ func (c *Compactor) Publish(ctx context.Context, table, cluster string) error {
 	if _, err := c.opts.Publisher.Publish(ctx, table, cluster, wantedPartitions(table, cluster, layout, days, now)); err != nil {
 		return fail(err)
 	}
+	for _, d := range layout.Days {
+		if !d.Published {
+			c.hook(StepGlued, table, cluster, "")
+			break
+		}
+	}
 
 	// Mark what was published. The record is re-read: only this compactor writes it (under the
 	// cluster's lease), but a day whose entry changed since the read above was not published as
