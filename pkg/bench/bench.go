@@ -165,7 +165,7 @@ func runChild(ctx context.Context, opts ExportOptions, table, path string) (wall
 		return 0, 0, 0, err
 	}
 	ps := cmd.ProcessState
-	return time.Duration(rep.Seconds * float64(time.Second)), ps.UserTime() + ps.SystemTime(), peakRSS(ps), nil
+	return time.Duration(rep.Seconds * float64(time.Second)), ps.UserTime() + ps.SystemTime(), childPeakRSS(rep.PeakRSS, ps), nil
 }
 
 // countFile reads the row count and size of a Parquet file from its footer.

@@ -29,6 +29,8 @@ const (
 type childReport struct {
 	Rows    int64   `json:"rows"`
 	Seconds float64 `json:"seconds"`
+	// PeakRSS is the child's own VmHWM in bytes, 0 where the system has none (see ownPeakRSS).
+	PeakRSS int64 `json:"peak_rss"`
 }
 
 // RunChildFromEnv runs one export child if the environment asks for it (ChildEnv is set) and
@@ -63,7 +65,7 @@ func ExportChild(ctx context.Context, url, table, path string) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(childReport{Rows: rows, Seconds: d.Seconds()})
+	return json.NewEncoder(os.Stdout).Encode(childReport{Rows: rows, Seconds: d.Seconds(), PeakRSS: ownPeakRSS()})
 }
 
 // exportOnce is the measured path: stream the table's rows and write them to a Parquet file on

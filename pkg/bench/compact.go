@@ -29,8 +29,9 @@ type CompactReport struct {
 	Parts   int     `json:"parts"`
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"`
-	// PeakRSS is the child process's largest resident set, in bytes (set by the parent).
-	PeakRSS int64 `json:"-"`
+	// PeakRSS is the child process's largest resident set, in bytes: its own VmHWM where the
+	// system has one, else the kernel's rusage read by the parent.
+	PeakRSS int64 `json:"peak_rss"`
 }
 
 // closedGate treats every day as closed: the caller picked a day the export is done with.
@@ -59,11 +60,11 @@ func CompactChild(ctx context.Context, root, table, cluster, day string) error {
 		return fmt.Errorf("bench: day %s of %s on %s not compacted: %s", day, table, cluster, res.Skipped)
 	}
 	return json.NewEncoder(os.Stdout).Encode(CompactReport{Rows: res.Rows, Windows: res.Windows, Parts: res.Parts,
-		Bytes: res.Bytes, Seconds: time.Since(start).Seconds()})
+		Bytes: res.Bytes, Seconds: time.Since(start).Seconds(), PeakRSS: ownPeakRSS()})
 }
 
 // CompactDay compacts one day in a child process (this binary re-executed, which must call
-// RunChildFromEnv first thing) and reads the child's peak memory from the kernel.
+// RunChildFromEnv first thing); the child's peak memory comes from the kernel (see ownPeakRSS).
 func CompactDay(ctx context.Context, root, table, cluster, day string) (CompactReport, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -81,6 +82,6 @@ func CompactDay(ctx context.Context, root, table, cluster, day string) (CompactR
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		return CompactReport{}, fmt.Errorf("bench: compact child report: %w", err)
 	}
-	rep.PeakRSS = peakRSS(cmd.ProcessState)
+	rep.PeakRSS = childPeakRSS(rep.PeakRSS, cmd.ProcessState)
 	return rep, nil
 }

@@ -8,7 +8,9 @@ import (
 	"syscall"
 )
 
-// peakRSS is the largest resident set of a finished process, in bytes.
+// peakRSS is the largest resident set of a finished process, in bytes, as rusage has it. On
+// Linux that includes the parent's own peak (see ownPeakRSS): use it only where the child
+// reported none.
 func peakRSS(ps *os.ProcessState) int64 {
 	ru, ok := ps.SysUsage().(*syscall.Rusage)
 	if !ok {
