@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -160,7 +161,7 @@ func (p *Pool) Stats() Stats {
 }
 
 // PeakRSS is the largest peak resident set, in bytes, of any worker so far: the kernel's
-// high-water mark of each live worker (VmHWM) and the rusage of each that exited.
+// high-water mark of each live worker (VmHWM), and of each that exited what worker.peak knows.
 func (p *Pool) PeakRSS() int64 {
 	peak := p.Stats().PeakRSS
 	for _, pid := range p.PIDs() {
@@ -394,11 +395,21 @@ func (p *Pool) died(w *worker, cause error) error {
 // it died. Under RLIMIT_DATA a failed allocation does not always say so: a NULL from malloc in
 // native code can end the process with SIGSEGV instead of an out-of-memory message.
 func (w *worker) diedNearItsBound(limit uint64) bool {
+	return w.state != nil && uint64(w.peak()) >= limit
+}
+
+// peak is the largest resident set of a worker that exited, as far as it is known: the kernel's
+// maxrss when it exceeds what the worker inherited from this process at its start (below that
+// it may be this process's own), else the high-water mark read after its last query.
+func (w *worker) peak() int64 {
+	peak := w.sampled.Load()
 	if w.state == nil {
-		return false
+		return peak
 	}
-	ru, ok := w.state.SysUsage().(*syscall.Rusage)
-	return ok && ru.Maxrss > 0 && uint64(ru.Maxrss)*1024 >= limit
+	if ru, ok := w.state.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > w.inherited {
+		peak = max(peak, ru.Maxrss*1024)
+	}
+	return peak
 }
 
 // isOutOfMemory tells an allocation failure from other deaths: the Go runtime, the C++ runtime
@@ -440,6 +451,9 @@ func (p *Pool) start(ctx context.Context) (*worker, error) {
 	// The worker dies with the process that started it.
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	err = w.cmd.Start()
+	// On Linux a child starts in its parent's memory until it execs, and the kernel counts the
+	// parent's peak into the child's rusage maxrss: read past this, maxrss is the worker's own.
+	w.inherited = vmHWM(os.Getpid())
 	reqR.Close()
 	respW.Close()
 	if err != nil {
@@ -462,8 +476,8 @@ func (p *Pool) start(ctx context.Context) (*worker, error) {
 		w.state = w.cmd.ProcessState
 		p.mu.Lock()
 		delete(p.live, w)
-		if ru, ok := w.state.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > p.stats.PeakRSS {
-			p.stats.PeakRSS = ru.Maxrss * 1024
+		if peak := w.peak(); peak > p.stats.PeakRSS {
+			p.stats.PeakRSS = peak
 		}
 		p.mu.Unlock()
 		// Closed last: whoever waits for the exit finds the worker's peak in the stats.
@@ -513,6 +527,11 @@ type worker struct {
 	state   *os.ProcessState
 	waitErr error
 	once    sync.Once
+
+	// inherited is this process's peak resident set when the worker started; sampled is the
+	// worker's own high-water mark (VmHWM) read after each of its answers.
+	inherited int64
+	sampled   atomic.Int64
 }
 
 func (w *worker) roundTrip(req request) (response, error) {
@@ -522,6 +541,9 @@ func (w *worker) roundTrip(req request) (response, error) {
 	}
 	var resp response
 	err := w.dec.Decode(&resp)
+	if n := vmHWM(w.cmd.Process.Pid); n > w.sampled.Load() {
+		w.sampled.Store(n)
+	}
 	return resp, err
 }
 
