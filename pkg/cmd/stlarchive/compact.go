@@ -133,7 +133,7 @@ func printDays(ctx context.Context, cfg config.Config, asJSON bool) error {
 	for _, s := range st {
 		for _, d := range s.Days {
 			before, rows := "-", "-"
-			if d.State == "compacted" {
+			if d.State == "compacted" || d.State == "partial" {
 				before, rows = fmt.Sprint(d.Before), fmt.Sprint(d.Rows)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\n", s.Cluster, s.Table, d.Day, d.State, d.Objects, before, rows, d.Unseen)
