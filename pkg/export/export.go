@@ -93,7 +93,7 @@ type Exporter struct {
 
 	// compactor compacts closed days and applies retention after a cycle; nil when neither is
 	// configured or the archive cannot list objects.
-	compactor    *compact.Compactor
+	compactor *compact.Compactor
 	// compactGrace is how long the parts of a partial entry a heal drops stay for queries.
 	compactGrace time.Duration
 	retention    map[string]time.Duration
