@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,9 +188,10 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	kills := []string{"listed", "writing:stl_scan", "written", "switched:stl_querytext", "writing", "switched", "deleted"}
 	// Today's windows are compacted in part once it has two hourly windows (after about 02:00
 	// UTC): then the steps of that compaction are killed too, on the day of the archive.
+	// Early in the list: a run that goes to the end compacts every table's today.
 	if openDays > 0 {
-		for _, step := range []string{"listed", "writing", "written", "switched"} {
-			kills = append(kills, step+"::"+today)
+		for i, step := range []string{"listed", "writing", "written", "switched"} {
+			kills = slices.Insert(kills, 1+i, step+"::"+today)
 		}
 	} else {
 		t.Logf("today %s has no table with two windows yet: no partial compaction to kill", today)
