@@ -130,11 +130,16 @@ func ParseLayout(b []byte) (Layout, error) {
 		return Layout{}, fmt.Errorf("layout record: %w", err)
 	}
 	for day, d := range l.Days {
-		if _, err := time.Parse(DayFormat, day); err != nil {
+		start, err := time.Parse(DayFormat, day)
+		if err != nil {
 			return Layout{}, fmt.Errorf("layout record: day %q: %w", day, err)
 		}
 		if !d.Retired && (d.Generation <= 0 || d.Parts <= 0) {
 			return Layout{}, fmt.Errorf("layout record: day %s names no parts", day)
+		}
+		// A partial entry ends inside its day (a window's hi may be the next midnight).
+		if d.Partial() && (!d.Through.After(start) || d.Through.After(start.AddDate(0, 0, 1))) {
+			return Layout{}, fmt.Errorf("layout record: day %s: through %s is not in the day", day, d.Through.Format(time.RFC3339Nano))
 		}
 	}
 	return l, nil
