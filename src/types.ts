@@ -134,6 +134,8 @@ export interface CompactionSettings {
   maxObjectMB?: number;
   /** Go duration replaced objects stay for running queries; default 10m, longer than query.timeout. */
   grace?: string;
+  /** Fewest finished windows of a still open day (today) compacted at once for the embedded engine; default 12. */
+  openDayMinWindows?: number;
 }
 
 /**

@@ -269,19 +269,28 @@ func objectsPerDay(ctx context.Context, cfg config.Config) string {
 	}
 	today := time.Now().UTC().Format("2006-01-02")
 	days, objs, most := 0, 0, 0
+	open, openObjs, partial := 0, 0, 0
 	for _, s := range st {
 		for _, d := range s.Days {
-			if d.Day < today && d.State != "retired" {
+			switch {
+			case d.Day >= today:
+				open++
+				openObjs += d.Objects
+				if d.State == "partial" {
+					partial++
+				}
+			case d.State != "retired":
 				days++
 				objs += d.Objects
 				most = max(most, d.Objects)
 			}
 		}
 	}
+	todays := fmt.Sprintf("; today: %d objects in %d (table, cluster)s, %d compacted in part", openObjs, open, partial)
 	if days == 0 {
-		return "no closed day"
+		return "no closed day" + todays
 	}
-	return fmt.Sprintf("%d objects in %d closed (table, cluster, day)s: %.1f per day on average, %d at most", objs, days, float64(objs)/float64(days), most)
+	return fmt.Sprintf("%d objects in %d closed (table, cluster, day)s: %.1f per day on average, %d at most", objs, days, float64(objs)/float64(days), most) + todays
 }
 
 // queryBench times query_volume on the engine and on the source, and the overview dashboard.

@@ -72,6 +72,8 @@ const (
 	DefaultMaxBytes    = 512 << 20
 	DefaultMaxSortRows = 1_000_000
 	DefaultGrace       = 10 * time.Minute
+	// DefaultOpenDayMinWindows is config.DefaultOpenDayMinWindows.
+	DefaultOpenDayMinWindows = 12
 )
 
 // Options tune a Compactor. Zero values select the defaults.
@@ -88,6 +90,9 @@ type Options struct {
 	Grace time.Duration
 	// TempDir holds copies of remote objects while they are read (default os.TempDir()).
 	TempDir string
+	// OpenDayMinWindows is the fewest new finished windows of an open day compacted at once
+	// into a partial entry (CompactOpenDay).
+	OpenDayMinWindows int
 	// Hook, when set, is called at each step (tests crash the process there).
 	Hook func(step Step, table, cluster, day string)
 	// Now is the clock (default time.Now).
@@ -112,6 +117,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.OpenDayMinWindows <= 0 {
+		o.OpenDayMinWindows = DefaultOpenDayMinWindows
 	}
 	return o
 }
@@ -171,11 +179,15 @@ func ReadLayout(ctx context.Context, archive storage.Objects, table, cluster str
 
 // writeLayout replaces the record in one atomic write: the switch every reader follows.
 func (c *Compactor) writeLayout(ctx context.Context, table, cluster string, l tables.Layout) error {
+	return writeLayout(ctx, c.archive, table, cluster, l)
+}
+
+func writeLayout(ctx context.Context, archive storage.Archive, table, cluster string, l tables.Layout) error {
 	b, err := json.Marshal(l)
 	if err != nil {
 		return err
 	}
-	obj, err := c.archive.Create(ctx, tables.LayoutKey(table, cluster))
+	obj, err := archive.Create(ctx, tables.LayoutKey(table, cluster))
 	if err != nil {
 		return err
 	}

@@ -39,17 +39,31 @@ var queryCols = []source.Column{{Name: "userid", Kind: source.KindInt32}, {Name:
 // with its rows in a shuffled order (as the source returns them) and some NULLs.
 func writeWindows(t *testing.T, a storage.Archive, cluster string, day time.Time, n, rowsPer int, seed uint64) {
 	t.Helper()
-	r := rand.New(rand.NewPCG(seed, 7))
-	q := int(seed) * 1_000_000
-	for w := range n {
+	writeWindowsFrom(t, a, cluster, day, 0, n, rowsPer, seed)
+}
+
+// writeWindowsFrom writes the windows from, from+1, … from+n-1 of 5 minutes of day.
+func writeWindowsFrom(t *testing.T, a storage.Archive, cluster string, day time.Time, from, n, rowsPer int, seed uint64) {
+	t.Helper()
+	for w := from; w < from+n; w++ {
 		lo := day.Add(time.Duration(w) * 5 * time.Minute)
 		hi := lo.Add(5 * time.Minute)
 		if w == 0 {
 			lo = lo.Add(-time.Microsecond)
 		}
+		writeWindow(t, a, cluster, lo, hi, rowsPer, seed*1000+uint64(w))
+	}
+}
+
+// writeWindow writes the window (lo, hi] with rowsPer rows in a shuffled order.
+func writeWindow(t *testing.T, a storage.Archive, cluster string, lo, hi time.Time, rowsPer int, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	q := int(seed) * 1_000
+	{
 		b := &source.Batch{Len: rowsPer, Cols: make([]source.Vector, len(queryCols))}
 		for i := range rowsPer {
-			end := lo.Add(time.Duration(1+r.IntN(int(5*time.Minute/time.Microsecond)-1)) * time.Microsecond)
+			end := lo.Add(time.Duration(1+r.IntN(int(hi.Sub(lo)/time.Microsecond)-1)) * time.Microsecond)
 			for c := range queryCols {
 				b.Cols[c].Null = append(b.Cols[c].Null, c == 6 && i%5 == 0)
 			}

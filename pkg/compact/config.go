@@ -26,6 +26,9 @@ func FromConfig(cfg config.Config, store state.Store, archive storage.Archive, g
 	if opts.Grace == 0 {
 		opts.Grace = cfg.Compaction.GraceOrDefault()
 	}
+	if opts.OpenDayMinWindows == 0 {
+		opts.OpenDayMinWindows = cfg.Compaction.OpenDayMinWindowsOrDefault()
+	}
 	return New(a, gate, opts), nil
 }
 

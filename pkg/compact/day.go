@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -24,6 +25,8 @@ type DayResult struct {
 	Rows           int64
 	Bytes          int64
 	Generation     int
+	// Through is set for a partial entry of an open day (CompactOpenDay).
+	Through time.Time
 	// Skipped says why nothing was done (already compacted, one object, not closed).
 	Skipped string
 }
@@ -84,66 +87,24 @@ func (c *Compactor) compactDay(ctx context.Context, t tables.Table, cluster stri
 		res.Skipped = "no objects"
 		return res, nil
 	}
-	if cur.Generation > 0 {
+	if cur.Compacted() {
 		// The windows of a compacted day are garbage until collected; any other is one an
 		// exporter wrote after the switch, which readers do not see. Status counts them.
 		res.Skipped = "already compacted"
 		return res, nil
 	}
+	// A partial entry's parts are not read: the closed day is compacted from all its windows,
+	// and the partial parts become garbage with them.
 	windows := objs.windows
 	if len(windows) < 2 {
 		res.Skipped = "one object or none"
 		return res, nil
 	}
-	var inputRows int64
 	c.hook(StepListed, t.Name, cluster, dayName)
-
-	gen := cur.Generation + 1
-	// Parts of an attempt that crashed before its switch: no reader chooses them; they are
-	// replaced, not mixed in.
-	genDir := tables.GenerationDir(t.Name, cluster, dayName, gen) + "/"
-	stale, err := c.archive.List(ctx, genDir)
+	gen := nextGeneration(layout, t.Name, cluster, dayName)
+	out, err := c.writeGeneration(ctx, t, cluster, dayName, gen, windows)
 	if err != nil {
 		return fail(err)
-	}
-	for _, o := range stale {
-		if err := c.archive.Delete(ctx, o.Key); err != nil {
-			return fail(err)
-		}
-	}
-
-	out := &partSet{c: c, table: t.Name, cluster: cluster, day: dayName, gen: gen}
-	defer out.abort()
-	var schema *parquet.Schema
-	var order []sortColumn
-	for _, w := range windows {
-		n, err := c.mergeWindow(ctx, w, out, &schema, &order, t)
-		if err != nil {
-			return fail(err)
-		}
-		inputRows += n
-	}
-	if err := out.close(); err != nil {
-		return fail(err)
-	}
-	c.hook(StepWritten, t.Name, cluster, dayName)
-
-	// The parts must be whole in the archive and hold every row of the windows before anything
-	// points at them.
-	if out.rows != inputRows {
-		return fail(fmt.Errorf("parts hold %d rows, the windows %d", out.rows, inputRows))
-	}
-	listed, err := c.archive.List(ctx, genDir)
-	if err != nil {
-		return fail(err)
-	}
-	if len(listed) != len(out.sizes) {
-		return fail(fmt.Errorf("%d parts listed, %d written", len(listed), len(out.sizes)))
-	}
-	for i, o := range listed {
-		if o.Key != tables.PartKey(t.Name, cluster, dayName, gen, i) || o.Size != out.sizes[i] {
-			return fail(fmt.Errorf("part %s has %d bytes, %d were written", o.Key, o.Size, out.sizes[i]))
-		}
 	}
 
 	// The switch. The record is re-read: only this compactor (under the cluster's lease) writes
@@ -152,7 +113,7 @@ func (c *Compactor) compactDay(ctx context.Context, t tables.Table, cluster stri
 	if err != nil {
 		return fail(err)
 	}
-	if d := layout.Days[dayName]; d.Generation != cur.Generation || d.Retired {
+	if d := layout.Days[dayName]; d.Generation != cur.Generation || d.Retired || !d.Through.Equal(cur.Through) {
 		return fail(errors.New("the layout record changed while the day was compacted"))
 	}
 	if layout.Days == nil {
@@ -162,9 +123,14 @@ func (c *Compactor) compactDay(ctx context.Context, t tables.Table, cluster stri
 	layout.Days[dayName] = tables.DayLayout{Generation: gen, Parts: len(out.sizes), Rows: out.rows, Windows: len(windows), At: now}
 	after := now.Add(c.opts.Grace)
 	known := garbageSet(layout)
+	replaced := cur.Keys(t.Name, cluster, dayName) // a partial entry's parts
 	for _, w := range windows {
-		if !known[w.Key] {
-			layout.Garbage = append(layout.Garbage, tables.Garbage{Key: w.Key, After: after})
+		replaced = append(replaced, w.Key)
+	}
+	for _, k := range replaced {
+		if !known[k] {
+			layout.Garbage = append(layout.Garbage, tables.Garbage{Key: k, After: after})
+			known[k] = true
 		}
 	}
 	if err := c.writeLayout(ctx, t.Name, cluster, layout); err != nil {
@@ -176,6 +142,69 @@ func (c *Compactor) compactDay(ctx context.Context, t tables.Table, cluster stri
 		res.Bytes += s
 	}
 	return res, nil
+}
+
+// nextGeneration is the generation a new compaction of day writes: above the record's entry and
+// above every generation of the day still listed as garbage, whose parts a query may be reading
+// (a partial entry dropped before a heal leaves its generation there, and no entry).
+func nextGeneration(l tables.Layout, table, cluster, day string) int {
+	gen := l.Days[day].Generation
+	prefix := fmt.Sprintf("%s/cluster=%s/", table, cluster)
+	for _, g := range l.Garbage {
+		if d, n, ok := tables.ObjectOf(strings.TrimPrefix(g.Key, prefix)); ok && d == day && n > gen {
+			gen = n
+		}
+	}
+	return gen + 1
+}
+
+// writeGeneration writes the windows, in order, as the parts of generation gen of day, and
+// checks that the parts are whole in the archive and hold every row of the windows before
+// anything points at them. Parts of an attempt that crashed before its switch are deleted
+// first: no reader chooses them; they are replaced, not mixed in.
+func (c *Compactor) writeGeneration(ctx context.Context, t tables.Table, cluster, dayName string, gen int, windows []storage.Info) (*partSet, error) {
+	genDir := tables.GenerationDir(t.Name, cluster, dayName, gen) + "/"
+	stale, err := c.archive.List(ctx, genDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range stale {
+		if err := c.archive.Delete(ctx, o.Key); err != nil {
+			return nil, err
+		}
+	}
+	out := &partSet{c: c, table: t.Name, cluster: cluster, day: dayName, gen: gen}
+	defer out.abort()
+	var schema *parquet.Schema
+	var order []sortColumn
+	var inputRows int64
+	for _, w := range windows {
+		n, err := c.mergeWindow(ctx, w, out, &schema, &order, t)
+		if err != nil {
+			return nil, err
+		}
+		inputRows += n
+	}
+	if err := out.close(); err != nil {
+		return nil, err
+	}
+	c.hook(StepWritten, t.Name, cluster, dayName)
+	if out.rows != inputRows {
+		return nil, fmt.Errorf("parts hold %d rows, the windows %d", out.rows, inputRows)
+	}
+	listed, err := c.archive.List(ctx, genDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(listed) != len(out.sizes) {
+		return nil, fmt.Errorf("%d parts listed, %d written", len(listed), len(out.sizes))
+	}
+	for i, o := range listed {
+		if o.Key != tables.PartKey(t.Name, cluster, dayName, gen, i) || o.Size != out.sizes[i] {
+			return nil, fmt.Errorf("part %s has %d bytes, %d were written", o.Key, o.Size, out.sizes[i])
+		}
+	}
+	return out, nil
 }
 
 // sortColumn is one column of the sort key: its index in a row and how its values compare.

@@ -54,7 +54,9 @@ func (c *Compactor) Publish(ctx context.Context, table, cluster string) error {
 	marked := map[string]bool{}
 	for day, d := range cur.Days {
 		was, ok := layout.Days[day]
-		if d.Published || !ok || was.Generation != d.Generation || was.Retired != d.Retired {
+		// A partial day is read from its window folder, which Glue names already; its
+		// superseded parts wait for the day's publish once it is compacted whole.
+		if d.Published || !ok || d.Partial() || was.Generation != d.Generation || was.Retired != d.Retired {
 			continue
 		}
 		d.Published = true
@@ -111,6 +113,9 @@ func wantedPartitions(table, cluster string, l tables.Layout, days map[string]*d
 	for day, d := range l.Days {
 		if d.Retired {
 			delete(want, day)
+		} else if d.Partial() {
+			// Athena reads an open day from its windows, all of which stay.
+			want[day] = windows(day)
 		} else {
 			want[day] = tables.GenerationDir(table, cluster, day, d.Generation) + "/"
 		}

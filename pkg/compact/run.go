@@ -60,8 +60,8 @@ func (r Result) Failed() error {
 }
 
 // Cluster runs, on each table of a cluster, the publishing of Athena's partitions (with a
-// Publisher), retention, compaction of every closed day, then the deletion of garbage past its
-// grace. retention maps a table to how long its days are kept
+// Publisher), retention, compaction of every closed day, then of the finished windows of the
+// open days (CompactOpenDay), then the deletion of garbage past its grace. retention maps a table to how long its days are kept
 // (missing: forever). A table's failure does not stop the others. The caller holds the cluster's
 // lease.
 func (c *Compactor) Cluster(ctx context.Context, cluster string, ts []tables.Table, retention map[string]time.Duration) Result {
@@ -107,12 +107,13 @@ func (c *Compactor) compactClosed(ctx context.Context, t tables.Table, cluster s
 	}
 	var names []string
 	for name, d := range days {
-		if _, done := layout.Days[name]; !done && len(d.windows) > 1 {
+		if e, named := layout.Days[name]; (!named || e.Partial()) && len(d.windows) > 1 {
 			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
 	var out []DayResult
+	var open []time.Time
 	for _, name := range names {
 		day, _ := time.Parse(tables.DayFormat, name)
 		r, err := c.compactDay(ctx, t, cluster, day)
@@ -122,13 +123,28 @@ func (c *Compactor) compactClosed(ctx context.Context, t tables.Table, cluster s
 		if r.Skipped == "not closed" {
 			// A later day may be: a day the verified gate keeps open for a difference left in
 			// it holds back no other.
+			open = append(open, day)
 			continue
 		}
 		if r.Skipped == "" {
 			out = append(out, r)
 		}
 	}
-	return out, c.publishSwitched(ctx, t.Name, cluster, out)
+	if err := c.publishSwitched(ctx, t.Name, cluster, out); err != nil {
+		return out, err
+	}
+	// Then the finished windows of the open days, for the embedded engine; Athena reads those
+	// days from their window folders, so nothing is published.
+	for _, day := range open {
+		r, err := c.CompactOpenDay(ctx, t, cluster, day)
+		if err != nil {
+			return out, err
+		}
+		if r.Skipped == "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // publishSwitched publishes table on cluster once after the days of a run were switched. Until
@@ -147,10 +163,14 @@ func (c *Compactor) publishSwitched(ctx context.Context, table, cluster string, 
 // DayStatus is what holds one day of a table on a cluster.
 type DayStatus struct {
 	Day string `json:"day"`
-	// State is "windows" (the exporter's objects), "compacted" or "retired".
+	// State is "windows" (the exporter's objects), "partial" (an open day whose finished
+	// windows are compacted up to Through), "compacted" or "retired".
 	State string `json:"state"`
-	// Objects is the number of objects readers read for the day; Before, for a compacted day,
-	// the number of window objects the parts replaced.
+	// Through is the end of the windows a partial day's parts hold.
+	Through time.Time `json:"through,omitzero"`
+	// Objects is the number of objects readers read for the day (for a partial day its parts
+	// and its windows from Through on); Before, for a compacted or partial day, the number of
+	// window objects the parts replace.
 	Objects int   `json:"objects"`
 	Before  int   `json:"before,omitempty"`
 	Rows    int64 `json:"rows,omitempty"`
@@ -217,6 +237,23 @@ func (c *Compactor) Status(ctx context.Context, table, cluster string) (TableSta
 		switch {
 		case d.Retired:
 			ds.State, ds.Unseen = "retired", unseen
+		case d.Partial():
+			// Windows up to Through are held by the parts, from Through on read; one that
+			// straddles Through would be neither.
+			read, lost := 0, 0
+			if objs != nil {
+				for _, w := range objs.windows {
+					_, hi, _ := tables.WindowOf(baseName(w.Key))
+					switch {
+					case garbage[w.Key]:
+					case d.ReadsWindow(baseName(w.Key)):
+						read++
+					case hi.After(d.Through):
+						lost++
+					}
+				}
+			}
+			ds.State, ds.Through, ds.Objects, ds.Before, ds.Rows, ds.Unseen = "partial", d.Through, d.Parts+read, d.Windows, d.Rows, lost
 		case d.Generation > 0:
 			ds.State, ds.Objects, ds.Before, ds.Rows, ds.Unseen = "compacted", d.Parts, d.Windows, d.Rows, unseen
 		default:
@@ -232,12 +269,23 @@ func (r Result) String() string {
 	var parts []string
 	for _, t := range r.Tables {
 		s := t.Table + ":"
-		if len(t.Compacted) > 0 {
-			objs := 0
-			for _, d := range t.Compacted {
-				objs += d.Windows
+		closed, partial, objs := 0, 0, 0
+		for _, d := range t.Compacted {
+			objs += d.Windows
+			if d.Through.IsZero() {
+				closed++
+			} else {
+				partial++
 			}
-			s += fmt.Sprintf(" compacted %d day(s) of %d objects", len(t.Compacted), objs)
+		}
+		if closed > 0 {
+			s += fmt.Sprintf(" compacted %d day(s)", closed)
+		}
+		if partial > 0 {
+			s += fmt.Sprintf(" compacted %d open day(s) in part", partial)
+		}
+		if len(t.Compacted) > 0 {
+			s += fmt.Sprintf(" of %d objects", objs)
 		}
 		if len(t.Retired.Days) > 0 {
 			s += fmt.Sprintf(" retired %d day(s)", len(t.Retired.Days))

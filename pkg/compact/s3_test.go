@@ -99,3 +99,61 @@ func TestTheS3CacheAnswersExactlyAtEveryStepOfCompactionAndRetention(t *testing.
 		t.Fatalf("after retention:\n%s\nwant\n%s", got, truthAfter)
 	}
 }
+
+// TestTheS3CacheAnswersExactlyThroughAPartialEntry compacts an open day of an archive in S3 in
+// part, twice, then whole, preparing the cache and asking the engine at every step: the cache
+// must choose the partial parts and the windows from Through on, never both for a window.
+func TestTheS3CacheAnswersExactlyThroughAPartialEntry(t *testing.T) {
+	srv := awstest.StartS3(t)
+	client := srv.Client(t)
+	bucket := srv.Bucket(t)
+	a, err := storage.NewS3(client, storage.S3Options{Bucket: bucket, Prefix: "stl/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeWindows(t, a, "c1", day1, 30, 20, 1)
+	dir := filepath.Join(t.TempDir(), "cache")
+	cache, err := s3cache.New(client, s3cache.Options{Bucket: bucket, Prefix: "stl/", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := openEngine(t, dir)
+	ask := func() string {
+		release, err := cache.Prepare(context.Background(), answerSQL, day1, day1.AddDate(0, 0, 1))
+		if err != nil {
+			t.Fatalf("prepare: %v", err)
+		}
+		defer release()
+		return answer(t, e)
+	}
+	truth := ask()
+	steps := map[compact.Step]int{}
+	hook := func(step compact.Step, table, cluster, day string) {
+		steps[step]++
+		if got := ask(); got != truth {
+			t.Errorf("at %s of %s: answer\n%s\nwant\n%s", step, day, got, truth)
+		}
+	}
+	now := day1.Add(3 * time.Hour)
+	closed, final := day1, day1.Add(time.Hour)
+	c := compact.New(a, openGate{&closed, &final}, compact.Options{Grace: time.Minute, Hook: hook, Now: func() time.Time { return now }})
+	run := func() {
+		t.Helper()
+		if err := c.Cluster(context.Background(), "c1", []tables.Table{stlQuery(t)}, nil).Failed(); err != nil {
+			t.Fatal(err)
+		}
+		if got := ask(); got != truth {
+			t.Fatalf("after a run: answer\n%s\nwant\n%s", got, truth)
+		}
+	}
+	run() // through 01:00
+	final = day1.Add(2 * time.Hour)
+	run() // through 02:00
+	closed = day1.AddDate(0, 0, 1)
+	run() // whole
+	now = now.Add(2 * time.Minute)
+	run() // garbage deleted
+	if steps[compact.StepSwitched] != 3 || steps[compact.StepDeleted] == 0 {
+		t.Errorf("steps %v: want two partial switches, one whole, and a deletion", steps)
+	}
+}

@@ -18,13 +18,20 @@ type Compaction struct {
 	// Grace is how long replaced objects stay for queries that chose them before; 0 is
 	// DefaultCompactionGrace. It must be longer than query.timeout.
 	Grace time.Duration
+	// OpenDayMinWindows is the fewest finished windows of a day still open (today, or a day
+	// inside the export lag or verify horizon) that are compacted at once into a partial entry;
+	// 0 is DefaultOpenDayMinWindows (docs/compaction.md).
+	OpenDayMinWindows int
 }
 
 // Defaults of Compaction.
 const (
-	DefaultMaxObjectMB     = 512
-	DefaultCompactionGrace = 10 * time.Minute
-	maxObjectMB            = 5 << 20 // S3's largest object, 5 TiB
+	DefaultMaxObjectMB       = 512
+	DefaultOpenDayMinWindows = 12
+	DefaultCompactionGrace   = 10 * time.Minute
+	maxObjectMB              = 5 << 20 // S3's largest object, 5 TiB
+	// maxOpenDayMinWindows is a day of one-minute windows: a larger threshold is never met.
+	maxOpenDayMinWindows = 1440
 )
 
 // CompactionEnabled reports whether closed days are compacted. Retention works with every
@@ -57,6 +64,14 @@ func (c Compaction) GraceOrDefault() time.Duration {
 	return c.Grace
 }
 
+// OpenDayMinWindowsOrDefault is the threshold of partial compaction that applies.
+func (c Compaction) OpenDayMinWindowsOrDefault() int {
+	if c.OpenDayMinWindows <= 0 {
+		return DefaultOpenDayMinWindows
+	}
+	return c.OpenDayMinWindows
+}
+
 // minRetention is the shortest retention: a day is the unit retention deletes.
 const minRetention = 24 * time.Hour
 
@@ -68,6 +83,7 @@ func decodeCompaction(root *object, cfg *Config) {
 		cfg.Compaction.Disabled = !enabled
 		c.integer("maxObjectMB", &cfg.Compaction.MaxObjectMB)
 		c.duration("grace", &cfg.Compaction.Grace)
+		c.integer("openDayMinWindows", &cfg.Compaction.OpenDayMinWindows)
 		c.done()
 	}
 	r, ok := root.optionalObject("retention")
@@ -138,6 +154,9 @@ func validateCompaction(probs *problems, cfg *Config) {
 	c := cfg.Compaction
 	if c.MaxObjectMB < 0 || c.MaxObjectMB > maxObjectMB {
 		probs.add("jsonData.compaction.maxObjectMB", "must be between 1 and %d, got %d", maxObjectMB, c.MaxObjectMB)
+	}
+	if c.OpenDayMinWindows < 0 || c.OpenDayMinWindows > maxOpenDayMinWindows {
+		probs.add("jsonData.compaction.openDayMinWindows", "must be between 1 and %d windows (0: %d), got %d", maxOpenDayMinWindows, DefaultOpenDayMinWindows, c.OpenDayMinWindows)
 	}
 	if c.Grace < 0 {
 		probs.add("jsonData.compaction.grace", "must not be negative, got %s", c.Grace)

@@ -93,7 +93,9 @@ type Exporter struct {
 
 	// compactor compacts closed days and applies retention after a cycle; nil when neither is
 	// configured or the archive cannot list objects.
-	compactor    *compact.Compactor
+	compactor *compact.Compactor
+	// compactGrace is how long the parts of a partial entry a heal drops stay for queries.
+	compactGrace time.Duration
 	retention    map[string]time.Duration
 	maintainedAt map[string]time.Time
 }
@@ -110,7 +112,8 @@ func New(cfg config.Config, store state.Store, archive storage.Archive, opts Opt
 		opts.Connect = redshift.Connect
 	}
 	e := &Exporter{cfg: cfg.Export, order: cfg.Clusters, store: store, archive: archive, opts: opts,
-		targets: map[string][]tables.Table{}, conns: map[string]*redshift.Conn{}}
+		targets: map[string][]tables.Table{}, conns: map[string]*redshift.Conn{},
+		compactGrace: cfg.Compaction.GraceOrDefault()}
 	stl, err := cfg.Export.STLTables()
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)

@@ -654,7 +654,11 @@ func (e *Exporter) recordVerifyError(ctx context.Context, cluster, table string,
 }
 
 // dayCompacted reports whether the day of window w of table on cluster is compacted or retired
-// in the table's layout record: readers of that day do not read the window's own object.
+// in the table's layout record: readers of that day do not read the window's own object. A
+// partial entry of an open day that covers the window is dropped from the record first
+// (compact.DropPartial), so that readers read the healed window, not parts made from its old
+// content; a crash between the drop and the heal leaves readers on the windows. The caller
+// holds the cluster's lease, under which compaction runs too: one writer of the record.
 func (e *Exporter) dayCompacted(ctx context.Context, table, cluster string, w state.Window) (bool, error) {
 	objs, ok := e.archive.(storage.Objects)
 	if !ok {
@@ -665,6 +669,21 @@ func (e *Exporter) dayCompacted(ctx context.Context, table, cluster string, w st
 	if err != nil {
 		return false, fmt.Errorf("read layout before heal: %w", err)
 	}
-	d := l.Days[state.DayOf(state.Entry{Lo: w.Lo})]
-	return d.Generation > 0 || d.Retired, nil
+	day := state.DayOf(state.Entry{Lo: w.Lo})
+	d := l.Days[day]
+	if d.Partial() {
+		a, ok := e.archive.(compact.Archive)
+		if !ok {
+			return false, fmt.Errorf("heal %s on %s: day %s is compacted in part and the archive cannot take it back", table, cluster, day)
+		}
+		dropped, err := compact.DropPartial(ctx, a, table, cluster, day, w.Lo, e.compactGrace)
+		if err != nil {
+			return false, fmt.Errorf("drop the partial compaction of day %s before heal: %w", day, err)
+		}
+		if dropped {
+			e.opts.Log.Info("partial compaction dropped before a heal", "cluster", cluster, "table", table, "day", day)
+		}
+		return false, nil
+	}
+	return d.Compacted() || d.Retired, nil
 }

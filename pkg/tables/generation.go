@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,44 @@ type DayLayout struct {
 	// generation, or is gone for a retired day). Only archives Athena reads through registered
 	// partitions publish; until then the day's garbage stays (docs/compaction.md).
 	Published bool `json:"published,omitempty"`
+	// Through, when set, makes the entry partial: a day still open, whose parts hold exactly its
+	// windows with hi <= Through, while its windows with lo >= Through still hold the rest.
+	// Zero: the parts hold the whole closed day.
+	Through time.Time `json:"through,omitzero"`
+}
+
+// Partial reports whether the entry covers only the windows of its day up to Through.
+func (d DayLayout) Partial() bool { return !d.Through.IsZero() && !d.Retired }
+
+// Compacted reports whether the parts of the entry hold its whole day.
+func (d DayLayout) Compacted() bool { return d.Generation > 0 && !d.Retired && d.Through.IsZero() }
+
+// ReadsWindow reports whether readers of a day with this entry read the window object named
+// name (its base name): every window of a day without an entry, the windows from Through on of
+// a partial day, none of a compacted or retired day.
+func (d DayLayout) ReadsWindow(name string) bool {
+	if d.Retired || d.Generation > 0 && d.Through.IsZero() {
+		return false
+	}
+	if d.Through.IsZero() {
+		return true
+	}
+	lo, _, ok := WindowOf(name)
+	return ok && !lo.Before(d.Through)
+}
+
+// WindowOf reads the window (lo, hi] of a window object from its base name (ObjectKey).
+func WindowOf(name string) (lo, hi time.Time, ok bool) {
+	if !windowNameRe.MatchString(name) {
+		return time.Time{}, time.Time{}, false
+	}
+	a, b, _ := strings.Cut(strings.TrimSuffix(name, ".parquet"), "_")
+	lo, err1 := time.Parse(windowStamp, a)
+	hi, err2 := time.Parse(windowStamp, b)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, time.Time{}, false
+	}
+	return lo.UTC(), hi.UTC(), true
 }
 
 // Garbage is an object to delete once After has passed.
@@ -91,11 +130,16 @@ func ParseLayout(b []byte) (Layout, error) {
 		return Layout{}, fmt.Errorf("layout record: %w", err)
 	}
 	for day, d := range l.Days {
-		if _, err := time.Parse(DayFormat, day); err != nil {
+		start, err := time.Parse(DayFormat, day)
+		if err != nil {
 			return Layout{}, fmt.Errorf("layout record: day %q: %w", day, err)
 		}
 		if !d.Retired && (d.Generation <= 0 || d.Parts <= 0) {
 			return Layout{}, fmt.Errorf("layout record: day %s names no parts", day)
+		}
+		// A partial entry ends inside its day (a window's hi may be the next midnight).
+		if d.Partial() && (!d.Through.After(start) || d.Through.After(start.AddDate(0, 0, 1))) {
+			return Layout{}, fmt.Errorf("layout record: day %s: through %s is not in the day", day, d.Through.Format(time.RFC3339Nano))
 		}
 	}
 	return l, nil

@@ -102,16 +102,17 @@ func objects(s compact.TableStatus) int {
 }
 
 // compactKillHook lets the crash tests stop the process with SIGKILL at a step of compaction:
-// STLARCHIVE_TEST_KILL_AT=<step>[:<table>] (steps: listed, writing, written, switched,
-// published, deleted, retired).
+// STLARCHIVE_TEST_KILL_AT=<step>[:<table>[:<day>]] (steps: listed, writing, written, switched,
+// published, deleted, retired; a day YYYY-MM-DD picks the compaction of that day).
 func compactKillHook() func(compact.Step, string, string, string) {
 	spec := os.Getenv("STLARCHIVE_TEST_KILL_AT")
 	if spec == "" {
 		return nil
 	}
-	step, table, _ := strings.Cut(spec, ":")
+	step, rest, _ := strings.Cut(spec, ":")
+	table, onDay, _ := strings.Cut(rest, ":")
 	return func(s compact.Step, t, cluster, day string) {
-		if string(s) == step && (table == "" || table == t) {
+		if string(s) == step && (table == "" || table == t) && (onDay == "" || onDay == day) {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
@@ -133,7 +134,7 @@ func printDays(ctx context.Context, cfg config.Config, asJSON bool) error {
 	for _, s := range st {
 		for _, d := range s.Days {
 			before, rows := "-", "-"
-			if d.State == "compacted" {
+			if d.State == "compacted" || d.State == "partial" {
 				before, rows = fmt.Sprint(d.Before), fmt.Sprint(d.Rows)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\n", s.Cluster, s.Table, d.Day, d.State, d.Objects, before, rows, d.Unseen)

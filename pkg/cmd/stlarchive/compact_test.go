@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,7 +60,8 @@ func answersWhere(ctx context.Context, e *duckdb.Engine, cond string) (map[strin
 // compact` killed with SIGKILL at each step of compaction, then to the end, while a reader loop
 // asks the embedded engine for each table's count and checksum the whole time. No answer may
 // differ from the one before compaction; afterwards every closed day is one object and the
-// archive still equals the source.
+// archive still equals the source. Today is compacted in part (its finished windows, with a
+// threshold of one window), and killed at each step of that too.
 func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	a := simtest.New(t, "cmp-a", 0.02)
 	b := simtest.New(t, "cmp-b", 0.02)
@@ -74,7 +76,7 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	// under it: a failed query would show here as an error.
 	raw, _ := os.ReadFile(cfgPath)
 	raw = []byte(strings.Replace(string(raw), "      clusters:\n",
-		"      query: {timeout: 3s}\n      compaction: {grace: 8s}\n      clusters:\n", 1))
+		"      query: {timeout: 3s}\n      compaction: {grace: 8s, openDayMinWindows: 1}\n      clusters:\n", 1))
 	// A short verify horizon: with verification on, a day closes only once it is past the
 	// horizon (compact.VerifiedGate), and yesterday must close today.
 	raw = []byte(strings.Replace(string(raw), "lease: 1s}", "lease: 1s, verify: {horizon: 1m}}", 1))
@@ -120,13 +122,16 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closedDays, windows := 0, 0
+	closedDays, windows, openDays := 0, 0, 0
 	today := time.Now().UTC().Format(tables.DayFormat)
 	for _, s := range before {
 		for _, d := range s.Days {
 			if d.Day < today && d.Objects > 1 {
 				closedDays++
 				windows += d.Objects
+			}
+			if d.Day == today && d.Objects > 1 {
+				openDays++
 			}
 		}
 	}
@@ -180,7 +185,18 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 			return r
 		}
 	}
-	for _, at := range []string{"listed", "writing:stl_scan", "written", "switched:stl_querytext", "writing", "switched", "deleted"} {
+	kills := []string{"listed", "writing:stl_scan", "written", "switched:stl_querytext", "writing", "switched", "deleted"}
+	// Today's windows are compacted in part once it has two hourly windows (after about 02:00
+	// UTC): then the steps of that compaction are killed too, on the day of the archive.
+	// Early in the list: a run that goes to the end compacts every table's today.
+	if openDays > 0 {
+		for i, step := range []string{"listed", "writing", "written", "switched"} {
+			kills = slices.Insert(kills, 1+i, step+"::"+today)
+		}
+	} else {
+		t.Logf("today %s has no table with two windows yet: no partial compaction to kill", today)
+	}
+	for _, at := range kills {
 		var r run
 		deadline := time.Now().Add(time.Minute)
 		for {
@@ -237,7 +253,7 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	}
 	t.Logf("%d reads, every one equal to the truth (%d more timed out)", reads.Load(), timeouts.Load())
 
-	compacted := 0
+	compacted, partial := 0, 0
 	for _, m := range after {
 		for _, s := range m.After {
 			if s.Garbage != 0 || s.Unseen() != 0 {
@@ -245,6 +261,9 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 			}
 			for _, d := range s.Days {
 				if d.Day >= today {
+					if d.State == "partial" {
+						partial++
+					}
 					continue
 				}
 				if d.Objects != 1 {
@@ -258,6 +277,9 @@ func TestReadersAnswerExactlyWhileCompactionIsKilledAtEveryStep(t *testing.T) {
 	}
 	if compacted != closedDays {
 		t.Errorf("%d days compacted, want %d", compacted, closedDays)
+	}
+	if partial != openDays {
+		t.Errorf("%d open days compacted in part, want %d", partial, openDays)
 	}
 	if got, err := answers(context.Background(), e); err != nil || fmt.Sprint(got) != fmt.Sprint(truth) {
 		t.Errorf("after compaction: %v (%v), want %v", got, err, truth)

@@ -109,7 +109,7 @@ func Objects(root, table, cluster string) ([]string, error) {
 		}
 		d2, named := layout.Days[day]
 		switch {
-		case !named && gen == 0:
+		case gen == 0 && d2.ReadsWindow(filepath.Base(p)):
 			out = append(out, p)
 		case named && !d2.Retired && gen == d2.Generation && filepath.Base(p) < fmt.Sprintf("part-%05d.parquet", d2.Parts):
 			out = append(out, p)

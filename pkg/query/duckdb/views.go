@@ -202,8 +202,29 @@ func (c *catalog) readLayouts(table string) (tableLayouts, error) {
 			}
 		}
 		for _, day := range slices.Sorted(maps.Keys(l.Days)) {
-			for _, k := range l.Days[day].Keys(table, cluster, day) {
+			d := l.Days[day]
+			for _, k := range d.Keys(table, cluster, day) {
 				out.parts = append(out.parts, filepath.Join(c.root, filepath.FromSlash(k)))
+			}
+			if !d.Partial() {
+				continue
+			}
+			// A partial day: its parts hold the windows up to Through, its windows from
+			// Through on the rest. Those are listed here, by name, at every refresh (the
+			// signature changes when one appears); the windows the parts hold are never
+			// named, so their folder is in no pattern.
+			folder := filepath.Join(dir, "day="+day)
+			entries, err := os.ReadDir(folder)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return out, fmt.Errorf("view %s: %w", table, err)
+			}
+			for _, e := range entries {
+				if !e.IsDir() && d.ReadsWindow(e.Name()) {
+					f := filepath.Join(folder, e.Name())
+					out.parts = append(out.parts, f)
+					sig.WriteString(f)
+					sig.WriteByte(0)
+				}
 			}
 		}
 	}

@@ -169,12 +169,10 @@ func chosen(l tables.Layout, key string) bool {
 	if !ok {
 		return false
 	}
-	d, named := l.Days[k.day]
-	switch {
-	case !named:
-		return k.generation == 0
-	case d.Retired:
-		return false
+	d := l.Days[k.day]
+	if k.generation == 0 {
+		// Every window of a plain day, those from Through on of a partial one, none else.
+		return d.ReadsWindow(k.name)
 	}
 	return slices.Contains(d.Keys(k.table, k.cluster, k.day), key)
 }

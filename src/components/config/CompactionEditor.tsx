@@ -49,6 +49,20 @@ export function CompactionEditor({ value, athena, onChange }: Props) {
             onChange={(e) => set({ maxObjectMB: positiveInt(e.currentTarget.value) })}
           />
         </Field>
+        <Field
+          label="Open day: windows at once"
+          description="Today's finished files are compacted once this many new ones are there"
+        >
+          <Input
+            id="stl-compaction-open-day"
+            type="number"
+            min={1}
+            width={16}
+            value={value.openDayMinWindows ?? ''}
+            placeholder="12"
+            onChange={(e) => set({ openDayMinWindows: positiveInt(e.currentTarget.value) })}
+          />
+        </Field>
         <DurationInput
           id="stl-compaction-grace"
           label="Grace"
