@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"time"
 
 	"github.com/stlarchive/redshift-stl-archive/pkg/export/storage"
@@ -94,7 +95,7 @@ func (c *Compactor) CompactOpenDay(ctx context.Context, t tables.Table, cluster 
 	var through time.Time
 	spans := make([][2]time.Time, len(objs.windows))
 	for i, w := range objs.windows {
-		lo, hi, ok := tables.WindowOf(baseName(w.Key))
+		lo, hi, ok := tables.WindowOf(path.Base(w.Key))
 		if !ok {
 			return fail(fmt.Errorf("%s: not a window object name", w.Key))
 		}
@@ -164,15 +165,6 @@ func (c *Compactor) CompactOpenDay(ctx context.Context, t tables.Table, cluster 
 		res.Bytes += s
 	}
 	return res, nil
-}
-
-func baseName(key string) string {
-	for i := len(key) - 1; i >= 0; i-- {
-		if key[i] == '/' {
-			return key[i+1:]
-		}
-	}
-	return key
 }
 
 // DropPartial takes the partial entry of day off the record of table on cluster, if it has one

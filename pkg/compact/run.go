@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -243,10 +244,10 @@ func (c *Compactor) Status(ctx context.Context, table, cluster string) (TableSta
 			read, lost := 0, 0
 			if objs != nil {
 				for _, w := range objs.windows {
-					_, hi, _ := tables.WindowOf(baseName(w.Key))
+					_, hi, _ := tables.WindowOf(path.Base(w.Key))
 					switch {
 					case garbage[w.Key]:
-					case d.ReadsWindow(baseName(w.Key)):
+					case d.ReadsWindow(path.Base(w.Key)):
 						read++
 					case hi.After(d.Through):
 						lost++
