@@ -402,3 +402,65 @@ func TestRetentionRetiresOnlyDaysPastItAndReadersStopSeeingThemAtOnce(t *testing
 		t.Errorf("answer changed by deletion:\n%s\nwas\n%s", again, got)
 	}
 }
+
+// The layout record names the schema of the parts it switches to, the very ID their footers
+// give; the embedded engine takes it from the record and reads no footer to build a view. The
+// proof is a part made unreadable before the engine opens: a query of another day does not
+// fail on it (without the record's ID its footer would be read, fail, and the part be read
+// with union_by_name, which opens every object when the view is bound).
+func TestTheRecordNamesThePartsSchemaAndTheEngineTakesItFromThere(t *testing.T) {
+	root := t.TempDir()
+	a := storage.Local{Root: root}
+	day2 := day1.AddDate(0, 0, 1)
+	writeWindows(t, a, "c1", day1, 6, 20, 1)
+	writeWindows(t, a, "c1", day2, 6, 20, 2)
+	now := day1.AddDate(0, 0, 3)
+	c := compact.New(a, closedBefore(now), compact.Options{Grace: time.Minute, Now: func() time.Time { return now }})
+	if err := c.Cluster(context.Background(), "c1", []tables.Table{stlQuery(t)}, nil).Failed(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(tables.LayoutKey("stl_query", "c1"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tables.ParseLayout(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, d := range []time.Time{day1, day2} {
+		name := d.Format(tables.DayFormat)
+		entry := l.Days[name]
+		keys := entry.Keys("stl_query", "c1", name)
+		if len(keys) != 1 || entry.Schema == "" {
+			t.Fatalf("day %s: parts %v, schema %q", name, keys, entry.Schema)
+		}
+		path := filepath.Join(root, filepath.FromSlash(keys[0]))
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := f.Stat()
+		pf, err := parquet.OpenFile(f, fi.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parquetfile.SchemaID(pf.Schema()); got != entry.Schema {
+			t.Errorf("day %s: the record says schema %s, the part's footer %s", name, entry.Schema, got)
+		}
+		f.Close()
+		parts = append(parts, path)
+	}
+	// Day 2's part, not the first: DuckDB binds a group on its first part.
+	if err := os.WriteFile(parts[1], []byte("not parquet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := openEngine(t, root)
+	res, err := e.Query(context.Background(), "SELECT count(*) FROM stl_query WHERE day = DATE '"+day1.Format(tables.DayFormat)+"'")
+	if err != nil {
+		t.Fatalf("a query of day 1 read day 2's part: %v", err)
+	}
+	if got := render(res); !strings.Contains(got, "120") {
+		t.Errorf("day 1 counts %s, want 120", got)
+	}
+}

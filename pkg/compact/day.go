@@ -120,7 +120,7 @@ func (c *Compactor) compactDay(ctx context.Context, t tables.Table, cluster stri
 		layout.Days = map[string]tables.DayLayout{}
 	}
 	now := c.opts.Now().UTC()
-	layout.Days[dayName] = tables.DayLayout{Generation: gen, Parts: len(out.sizes), Rows: out.rows, Windows: len(windows), At: now}
+	layout.Days[dayName] = tables.DayLayout{Generation: gen, Parts: len(out.sizes), Rows: out.rows, Windows: len(windows), Schema: out.schema, At: now}
 	after := now.Add(c.opts.Grace)
 	known := garbageSet(layout)
 	replaced := cur.Keys(t.Name, cluster, dayName) // a partial entry's parts
@@ -187,6 +187,9 @@ func (c *Compactor) writeGeneration(ctx context.Context, t tables.Table, cluster
 	}
 	if err := out.close(); err != nil {
 		return nil, err
+	}
+	if schema != nil {
+		out.schema = parquetfile.SchemaID(schema)
 	}
 	c.hook(StepWritten, t.Name, cluster, dayName)
 	if out.rows != inputRows {
@@ -350,6 +353,8 @@ type partSet struct {
 	lastFlush, largestFlux int64
 	sizes                  []int64
 	rows                   int64
+	// schema is the parts' schema ID (parquetfile.SchemaID), for the layout record.
+	schema string
 }
 
 type countingWriter struct {

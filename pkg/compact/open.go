@@ -147,7 +147,7 @@ func (c *Compactor) CompactOpenDay(ctx context.Context, t tables.Table, cluster 
 		layout.Days = map[string]tables.DayLayout{}
 	}
 	now := c.opts.Now().UTC()
-	layout.Days[dayName] = tables.DayLayout{Generation: gen, Parts: len(out.sizes), Rows: out.rows, Windows: len(covered), At: now, Through: through}
+	layout.Days[dayName] = tables.DayLayout{Generation: gen, Parts: len(out.sizes), Rows: out.rows, Windows: len(covered), Schema: out.schema, At: now, Through: through}
 	// The previous partial parts go; the windows never do while the day is open.
 	known := garbageSet(layout)
 	for _, k := range cur.Keys(t.Name, cluster, dayName) {

@@ -40,6 +40,9 @@ type DayLayout struct {
 	Rows       int64 `json:"rows,omitempty"`
 	// Windows is the number of window objects the parts replaced.
 	Windows int `json:"windows,omitempty"`
+	// Schema identifies the parts' Parquet schema (parquetfile.SchemaID); empty in records
+	// written before it was kept, whose readers then read it from the parts' footers.
+	Schema string `json:"schema,omitempty"`
 	// Retired marks a day past retention: no object holds it any more.
 	Retired bool      `json:"retired,omitempty"`
 	At      time.Time `json:"at"`

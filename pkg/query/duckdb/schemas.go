@@ -1,18 +1,19 @@
 package duckdb
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/export/parquetfile"
 )
 
-// partSchemas maps the objects a view names one by one (compacted parts) to the schema their
-// footers declare, read once per object: an entry holds while the file keeps its size and
-// modification time. Only the objects of a table's current view are kept.
+// partSchemas maps the objects a view names one by one whose record gives no schema (parts
+// compacted before records kept it, windows of a partial day) to the schema their footers
+// declare, read once per object: an entry holds while the file keeps its size and modification
+// time. Only the objects of a table's current view are kept.
 type partSchemas struct {
 	byTable map[string]map[string]fileSchema // table → path → schema
 }
@@ -24,8 +25,9 @@ type fileSchema struct {
 }
 
 // group splits the parts of a table by schema, in their order, and returns the paths whose
-// footer could not be read apart. Groups come in the order of their first part.
-func (s *partSchemas) group(table string, parts []string) (groups [][]string, unknown []string) {
+// footer could not be read apart. A part's schema is the ID known maps it to (from its layout
+// record), else what its footer declares. Groups come in the order of their first part.
+func (s *partSchemas) group(table string, parts []string, known map[string]string) (groups [][]string, unknown []string) {
 	if s.byTable == nil {
 		s.byTable = map[string]map[string]fileSchema{}
 	}
@@ -33,13 +35,16 @@ func (s *partSchemas) group(table string, parts []string) (groups [][]string, un
 	cur := make(map[string]fileSchema, len(parts))
 	index := map[string]int{}
 	for _, p := range parts {
-		fs, err := schemaOf(p, old[p])
-		if err != nil {
-			unknown = append(unknown, p)
-			continue
+		id := known[p]
+		if id == "" {
+			fs, err := schemaOf(p, old[p])
+			if err != nil {
+				unknown = append(unknown, p)
+				continue
+			}
+			cur[p] = fs
+			id = fs.id
 		}
-		cur[p] = fs
-		id := fs.id
 		i, seen := index[id]
 		if !seen {
 			i = len(groups)
@@ -72,6 +77,5 @@ func schemaOf(path string, known fileSchema) (fileSchema, error) {
 	if err != nil {
 		return fileSchema{}, err
 	}
-	sum := sha256.Sum256([]byte(pf.Schema().String()))
-	return fileSchema{size: fi.Size(), modTime: fi.ModTime(), id: hex.EncodeToString(sum[:16])}, nil
+	return fileSchema{size: fi.Size(), modTime: fi.ModTime(), id: parquetfile.SchemaID(pf.Schema())}, nil
 }

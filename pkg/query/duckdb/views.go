@@ -155,6 +155,8 @@ type tableLayouts struct {
 	signature string
 	patterns  []string
 	parts     []string
+	// schemas maps a part to the schema ID its record gives, when the record has one.
+	schemas map[string]string
 }
 
 // readLayouts reads the layout records of a table and lists what its view reads. A cluster
@@ -204,7 +206,14 @@ func (c *catalog) readLayouts(table string) (tableLayouts, error) {
 		for _, day := range slices.Sorted(maps.Keys(l.Days)) {
 			d := l.Days[day]
 			for _, k := range d.Keys(table, cluster, day) {
-				out.parts = append(out.parts, filepath.Join(c.root, filepath.FromSlash(k)))
+				p := filepath.Join(c.root, filepath.FromSlash(k))
+				out.parts = append(out.parts, p)
+				if d.Schema != "" {
+					if out.schemas == nil {
+						out.schemas = map[string]string{}
+					}
+					out.schemas[p] = d.Schema
+				}
 			}
 			if !d.Partial() {
 				continue
@@ -256,7 +265,8 @@ func (c *catalog) appendPattern(patterns []string, p string) []string {
 //
 // Objects whose schemas may differ are read with union_by_name, which makes DuckDB open every one
 // of them when it binds the view, before any filter prunes a day: that is the window patterns.
-// The parts are grouped by the schema their footers declare, and each group is read without it:
+// The parts are grouped by schema (as their records give it, else as their footers declare it),
+// and each group is read without it:
 // DuckDB then binds on the group's first part and opens only the parts a query's filters leave.
 // Within a group no column can be missing, extra or of another type, so nothing is hidden or cast;
 // the groups are put together by name, as union_by_name would.
@@ -277,7 +287,7 @@ func (c *catalog) viewSQL(name string, l tableLayouts) string {
 	if len(l.patterns) > 0 {
 		selects = append(selects, read(l.patterns, true))
 	}
-	groups, unknown := c.schemas.group(name, l.parts)
+	groups, unknown := c.schemas.group(name, l.parts, l.schemas)
 	for _, g := range groups {
 		selects = append(selects, read(g, false))
 	}
