@@ -416,7 +416,7 @@ func (w *worker) peak() int64 {
 // and glibc each say so in their own words.
 func isOutOfMemory(stderr string) bool {
 	s := strings.ToLower(stderr)
-	for _, m := range []string{"out of memory", "bad_alloc", "cannot allocate memory", "failed to allocate"} {
+	for _, m := range []string{"out of memory", "bad_alloc", "cannot allocate memory", "failed to allocate", "malloc failed"} {
 		if strings.Contains(s, m) {
 			return true
 		}

@@ -28,3 +28,22 @@ func TestWorkerPeakIsItsOwnNotItsParents(t *testing.T) {
 		t.Fatalf("worker peak %d MiB with this process holding %d MiB: want the worker's own, above 0 and under %d MiB", peak>>20, held>>20, held>>21)
 	}
 }
+
+// Each runtime's words for a failed allocation are read as the memory bound, among them the Go
+// runtime's when cgo's malloc fails (seen when DuckDB bound a view over a month of windows).
+func TestAllocationFailuresOfEachRuntimeAreOutOfMemory(t *testing.T) {
+	for _, tail := range []string{
+		"fatal error: runtime: out of memory",
+		"terminate called after throwing an instance of 'std::bad_alloc'",
+		"fatal error: runtime: C malloc failed",
+		"Out of Memory Error: Failed to allocate block of 262144 bytes",
+		"mmap: cannot allocate memory",
+	} {
+		if !isOutOfMemory(tail) {
+			t.Errorf("%q is not read as out of memory", tail)
+		}
+	}
+	if isOutOfMemory("panic: runtime error: index out of range [3] with length 3") {
+		t.Error("an index error is read as out of memory")
+	}
+}
