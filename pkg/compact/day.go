@@ -100,48 +100,59 @@ func (c *Compactor) compactDay(ctx context.Context, t tables.Table, cluster stri
 		res.Skipped = "one object or none"
 		return res, nil
 	}
+	replaced := cur.Keys(t.Name, cluster, dayName)
+	for _, w := range windows {
+		replaced = append(replaced, w.Key)
+	}
+	if err := c.compactAndSwitch(ctx, t, cluster, layout, cur, windows, time.Time{}, replaced, &res); err != nil {
+		return fail(err)
+	}
+	return res, nil
+}
+
+// compactAndSwitch writes windows of day res.Day as a new generation, then switches the layout
+// record from cur (read as layout) to it, with through for a partial entry, and lists replaced as
+// garbage after the grace. The record is re-read for the switch: only this compactor writes it
+// (under the cluster's lease, as do heals and retention), but a change in between must not be
+// undone. It fills res with what was written.
+func (c *Compactor) compactAndSwitch(ctx context.Context, t tables.Table, cluster string, layout tables.Layout, cur tables.DayLayout,
+	windows []storage.Info, through time.Time, replaced []string, res *DayResult) error {
+	dayName := res.Day
 	c.hook(StepListed, t.Name, cluster, dayName)
 	gen := nextGeneration(layout, t.Name, cluster, dayName)
 	out, err := c.writeGeneration(ctx, t, cluster, dayName, gen, windows)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-
-	// The switch. The record is re-read: only this compactor (under the cluster's lease) writes
-	// it, but a retention run in between must not be undone.
 	layout, err = c.readLayout(ctx, t.Name, cluster)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if d := layout.Days[dayName]; d.Generation != cur.Generation || d.Retired || !d.Through.Equal(cur.Through) {
-		return fail(errors.New("the layout record changed while the day was compacted"))
+		return errors.New("the layout record changed while the day was compacted")
 	}
 	if layout.Days == nil {
 		layout.Days = map[string]tables.DayLayout{}
 	}
 	now := c.opts.Now().UTC()
-	layout.Days[dayName] = tables.DayLayout{Generation: gen, Parts: len(out.sizes), Rows: out.rows, Windows: len(windows), Schema: out.schema, At: now}
-	after := now.Add(c.opts.Grace)
+	layout.Days[dayName] = tables.DayLayout{Generation: gen, Parts: len(out.sizes), Rows: out.rows, Windows: len(windows),
+		Schema: out.schema, At: now, Through: through}
 	known := garbageSet(layout)
-	replaced := cur.Keys(t.Name, cluster, dayName) // a partial entry's parts
-	for _, w := range windows {
-		replaced = append(replaced, w.Key)
-	}
 	for _, k := range replaced {
 		if !known[k] {
-			layout.Garbage = append(layout.Garbage, tables.Garbage{Key: k, After: after})
+			layout.Garbage = append(layout.Garbage, tables.Garbage{Key: k, After: now.Add(c.opts.Grace)})
 			known[k] = true
 		}
 	}
 	if err := c.writeLayout(ctx, t.Name, cluster, layout); err != nil {
-		return fail(err)
+		return err
 	}
 	c.hook(StepSwitched, t.Name, cluster, dayName)
-	res.Windows, res.Parts, res.Rows, res.Generation = len(windows), len(out.sizes), out.rows, gen
+	res.Windows, res.Parts, res.Rows, res.Generation, res.Through = len(windows), len(out.sizes), out.rows, gen, through
 	for _, s := range out.sizes {
 		res.Bytes += s
 	}
-	return res, nil
+	return nil
 }
 
 // nextGeneration is the generation a new compaction of day writes: above the record's entry and

@@ -2,7 +2,6 @@ package compact
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"time"
@@ -127,42 +126,9 @@ func (c *Compactor) CompactOpenDay(ctx context.Context, t tables.Table, cluster 
 		res.Skipped = fmt.Sprintf("%d new finished window(s), fewer than %d", fresh, c.opts.OpenDayMinWindows)
 		return res, nil
 	}
-	c.hook(StepListed, t.Name, cluster, dayName)
-	gen := nextGeneration(layout, t.Name, cluster, dayName)
-	out, err := c.writeGeneration(ctx, t, cluster, dayName, gen, covered)
-	if err != nil {
-		return fail(err)
-	}
-
-	// The switch, on the record read again (only this compactor writes it, under the cluster's
-	// lease; a heal of this cluster runs under the same lease, never meanwhile).
-	layout, err = c.readLayout(ctx, t.Name, cluster)
-	if err != nil {
-		return fail(err)
-	}
-	if d := layout.Days[dayName]; d.Generation != cur.Generation || d.Retired || !d.Through.Equal(cur.Through) {
-		return fail(errors.New("the layout record changed while the day was compacted"))
-	}
-	if layout.Days == nil {
-		layout.Days = map[string]tables.DayLayout{}
-	}
-	now := c.opts.Now().UTC()
-	layout.Days[dayName] = tables.DayLayout{Generation: gen, Parts: len(out.sizes), Rows: out.rows, Windows: len(covered), Schema: out.schema, At: now, Through: through}
 	// The previous partial parts go; the windows never do while the day is open.
-	known := garbageSet(layout)
-	for _, k := range cur.Keys(t.Name, cluster, dayName) {
-		if !known[k] {
-			layout.Garbage = append(layout.Garbage, tables.Garbage{Key: k, After: now.Add(c.opts.Grace)})
-		}
-	}
-	if err := c.writeLayout(ctx, t.Name, cluster, layout); err != nil {
+	if err := c.compactAndSwitch(ctx, t, cluster, layout, cur, covered, through, cur.Keys(t.Name, cluster, dayName), &res); err != nil {
 		return fail(err)
-	}
-	c.hook(StepSwitched, t.Name, cluster, dayName)
-	res.Windows, res.Parts, res.Rows, res.Generation = len(covered), len(out.sizes), out.rows, gen
-	res.Through = through
-	for _, s := range out.sizes {
-		res.Bytes += s
 	}
 	return res, nil
 }
