@@ -1,10 +1,9 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"os"
-	"strconv"
+
+	"github.com/stlarchive/redshift-stl-archive/pkg/query/duckdb/worker"
 )
 
 // ownPeakRSS is the calling process's own largest resident set in bytes (VmHWM in
@@ -15,29 +14,7 @@ import (
 // until exec, and at exec the kernel folds the high-water mark of that memory, the parent's,
 // into the child's maxrss. A bench parent that backfilled and exported a day before starting
 // its compaction child saw its own peak reported as the child's.
-func ownPeakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:"))
-		if !ok {
-			continue
-		}
-		kib, ok := bytes.CutSuffix(bytes.TrimSpace(rest), []byte(" kB"))
-		if !ok {
-			return 0
-		}
-		n, err := strconv.ParseInt(string(bytes.TrimSpace(kib)), 10, 64)
-		if err != nil {
-			return 0
-		}
-		return n << 10
-	}
-	return 0
-}
+func ownPeakRSS() int64 { return worker.VmHWM(os.Getpid()) }
 
 // childPeakRSS is a finished child's peak resident set: the one it reported itself, else the
 // kernel's rusage (which on Linux may be the parent's, see ownPeakRSS).

@@ -165,7 +165,7 @@ func (p *Pool) Stats() Stats {
 func (p *Pool) PeakRSS() int64 {
 	peak := p.Stats().PeakRSS
 	for _, pid := range p.PIDs() {
-		if n := vmHWM(pid); n > peak {
+		if n := VmHWM(pid); n > peak {
 			peak = n
 		}
 	}
@@ -453,7 +453,7 @@ func (p *Pool) start(ctx context.Context) (*worker, error) {
 	err = w.cmd.Start()
 	// On Linux a child starts in its parent's memory until it execs, and the kernel counts the
 	// parent's peak into the child's rusage maxrss: read past this, maxrss is the worker's own.
-	w.inherited = vmHWM(os.Getpid())
+	w.inherited = VmHWM(os.Getpid())
 	reqR.Close()
 	respW.Close()
 	if err != nil {
@@ -541,7 +541,7 @@ func (w *worker) roundTrip(req request) (response, error) {
 	}
 	var resp response
 	err := w.dec.Decode(&resp)
-	if n := vmHWM(w.cmd.Process.Pid); n > w.sampled.Load() {
+	if n := VmHWM(w.cmd.Process.Pid); n > w.sampled.Load() {
 		w.sampled.Store(n)
 	}
 	return resp, err

@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// vmHWM is the peak resident set of a live process in bytes, from /proc; 0 when unknown.
-func vmHWM(pid int) int64 {
+// VmHWM is the peak resident set of a live process in bytes (VmHWM in /proc/<pid>/status); 0
+// when unknown or where the system has no such file.
+func VmHWM(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
